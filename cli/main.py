@@ -5,26 +5,22 @@ from __future__ import annotations
 from collections import Counter
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from bot.errors import FinadvisorError, KnowledgeError
-from bot.settings import Settings, get_settings
 from knowledge import chinese_chars, load_catalog, load_documents, validate_knowledge
+
+from .common import EXIT_BAD_INPUT, EXIT_PROBLEMS, console, err_console
+from .common import settings as _settings
+from .eval_cmds import eval_app
+from .index_cmds import index_app, search
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="finadvisor：融资渠道顾问")
 kb_app = typer.Typer(no_args_is_help=True, help="Knowledge-base tools.")
 app.add_typer(kb_app, name="kb")
-
-console = Console()
-err_console = Console(stderr=True)
-
-EXIT_PROBLEMS = 1
-EXIT_BAD_INPUT = 2
-
-
-def _settings() -> Settings:
-    return get_settings()
+app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
+app.command("search")(search)
 
 
 @kb_app.command("check")

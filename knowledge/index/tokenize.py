@@ -1,0 +1,64 @@
+"""Chinese tokenisation for BM25: jieba words (with a domain dictionary) plus character bigrams."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import jieba
+import yaml
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]")
+STOPWORDS = frozenset(
+    "的 了 吗 呢 吧 啊 呀 是 我 你 他 她 它 们 在 有 和 与 及 或 也 都 就 还 又 很 太 被 把 让 给 对 从 "
+    "这 那 个 些 一个 什么 怎么 怎么办 为什么 为啥 可以 能 会 要 想 去 来 说 请问 一下 现在 之前 已经 "
+    "没 不 没有 如果 但是 但 而且 所以 因为 自己 这个 那个 哪些 多少 如何".split()
+)
+
+
+class Tokenizer:
+    """jieba precise-mode words plus CJK character bigrams, lower-cased, stopwords removed."""
+
+    def __init__(self, words: Iterable[str] = (), expansions: dict[str, str] | None = None) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        for word in words:
+            if word:
+                self._jieba.add_word(word, freq=200000)
+        self.expansions = dict(expansions or {})
+
+    def tokens(self, text: str) -> list[str]:
+        """Tokens of a document or query."""
+        text = text.lower()
+        words = [
+            w
+            for w in (w.strip() for w in self._jieba.lcut(text))
+            if w and w not in STOPWORDS and _WORD.search(w)
+        ]
+        bigrams = [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+        return words + [f"~{b}" for b in bigrams]
+
+    def query_tokens(self, query: str) -> list[str]:
+        """Tokens of a query, with colloquial phrases expanded into document vocabulary."""
+        extra = " ".join(v for k, v in self.expansions.items() if k in query)
+        return self.tokens(f"{query} {extra}" if extra else query)
+
+
+def domain_words(knowledge_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """Dictionary words and query expansions from lexicon.yaml, taxonomy labels and the catalog."""
+    lexicon = yaml.safe_load((knowledge_dir / "lexicon.yaml").read_text(encoding="utf-8")) or {}
+    words = list(lexicon.get("words") or [])
+    taxonomy = yaml.safe_load((knowledge_dir / "taxonomy.yaml").read_text(encoding="utf-8")) or {}
+    for section in taxonomy.values():
+        if isinstance(section, dict):
+            words.extend(str(e.get("zh", "")) for e in section.values() if isinstance(e, dict))
+    catalog_path = knowledge_dir / "catalog.yaml"
+    if catalog_path.exists():
+        catalog = yaml.safe_load(catalog_path.read_text(encoding="utf-8")) or {}
+        for product in catalog.get("products") or []:
+            name = str(product.get("name", ""))
+            words.extend(p for p in re.split(r"[（）()/、，,\s]+", name) if 1 < len(p) <= 8)
+    return sorted(set(words)), dict(lexicon.get("expansions") or {})
