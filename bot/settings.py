@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     max_message_chars: int = Field(default=2000, ge=1)
+    # Reciprocal-rank fusion of BM25 and dense rankings: score = sum(weight / (k + rank)), so a
+    # larger weight makes that method count more; higher fused scores mean more relevant.
+    # Tuned on bench/eval/retrieval.yaml (see `finadvisor eval retrieval`).
+    fusion_bm25_weight: float = Field(default=0.5, ge=0)
+    fusion_dense_weight: float = Field(default=1.0, ge=0)
+    fusion_k: int = Field(default=5, ge=1)
 
     @property
     def docs_dir(self) -> Path:

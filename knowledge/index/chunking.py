@@ -130,21 +130,13 @@ def chunk_markdown(
 ) -> list[Chunk]:
     """Chunk one Markdown body by headings, then by sentences within long sections."""
     chunks: list[Chunk] = []
-    pending: tuple[list[str], str] | None = None
-    sections = _sections(body, title)
+    sections = [(p, t) for p, t in _sections(body, title) if p[-1] not in SKIPPED_HEADINGS]
     merged: list[tuple[list[str], str]] = []
-    sections = [(p, t) for p, t in sections if p[-1] not in SKIPPED_HEADINGS]
     for path, text in sections:
-        # a tiny section (e.g. a one-line lead) joins the next one instead of standing alone
-        if pending is not None:
-            path, text = pending[0], pending[1] + "\n" + text
-            pending = None
-        if len(text) < min_chars and (path, text) != sections[-1]:
-            pending = (path, text)
-            continue
+        # a short lead before the first heading joins the first section instead of standing alone
+        if merged and merged[-1][0] == [title] and len(merged[-1][1]) < min_chars:
+            path, text = path, merged.pop()[1] + "\n" + text
         merged.append((path, text))
-    if pending is not None:
-        merged.append(pending)
     for path, text in merged:
         for piece in _pack(text, max_chars):
             chunks.append(

@@ -133,7 +133,11 @@ class SearchIndex:
         self.settings = settings
         self.dir = settings.index_dir
         self.user_dir = settings.data_dir / "user_docs"
-        self.fusion = fusion or FusionWeights()
+        self.fusion = fusion or FusionWeights(
+            bm25=settings.fusion_bm25_weight,
+            dense=settings.fusion_dense_weight,
+            k=settings.fusion_k,
+        )
         words, expansions = domain_words(settings.knowledge_dir)
         self.tokenizer = Tokenizer(words, expansions)
         self.embeddings = load_embeddings(settings.embedding)
@@ -488,10 +492,11 @@ class SearchIndex:
             results = self._store(origin).similarity_search_by_vector_with_relevance_scores(
                 vector, k=k, filter=where
             )
-            for document, score in results:
+            # langchain-chroma returns the cosine *distance* here; report similarity instead
+            for document, distance in results:
                 chunk = by_chunk.get(str(document.metadata.get("chunk_id")))
                 if chunk is not None:
-                    hits.append(Hit(chunk, float(score)))
+                    hits.append(Hit(chunk, 1.0 - float(distance)))
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
 
