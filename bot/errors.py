@@ -1,16 +1,16 @@
 """Domain errors. They become HTTP errors, CLI exit codes or chat replies only at the edge.
 
-    FinadvisorError
-    ├── ConfigError                 bad setting or unknown backend name
-    │   └── UnknownBackendError     "Unknown X: name. Did you mean Y?"
-    ├── KnowledgeError              the knowledge base cannot be loaded
-    │   └── KnowledgeInvalidError   it loaded but breaks the schema (carries the problems)
-    ├── RetrievalError              the search index is missing, corrupt or built differently
-    │   └── IndexMismatchError      index built with another embedding or dimension
-    ├── InputError                  the user's input cannot be used (message is the one-sentence fix)
-    │   ├── EmptyInputError
-    │   └── InputTooLongError
-    └── SessionError                the session store failed
+FinadvisorError
+├── ConfigError                 bad setting or unknown backend name
+│   └── UnknownBackendError     "Unknown X: name. Did you mean Y?"
+├── KnowledgeError              the knowledge base cannot be loaded
+│   └── KnowledgeInvalidError   it loaded but breaks the schema (carries the problems)
+├── RetrievalError              the search index is missing, corrupt or built differently
+│   └── IndexMismatchError      index built with another embedding or dimension
+├── InputError                  the user's input cannot be used (message is the one-sentence fix)
+│   ├── EmptyInputError
+│   └── InputTooLongError
+└── SessionError                the session store failed
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ class Settings(BaseSettings):
         description="Embedding backend as provider:model; 'none' for BM25 only.",
     )
     session_url: str | None = Field(
-        default=None, description="sqlite:///path or redis://host:port/db; SQLite in data_dir when unset."
+        default=None,
+        description="sqlite:///path or redis://host:port/db; SQLite in data_dir when unset.",
     )
     llm: str | None = Field(default=None, description="provider:model, e.g. openai:deepseek-chat.")
     llm_base_url: str | None = None

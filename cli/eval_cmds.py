@@ -10,6 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from knowledge.index.evaluate import evaluate, load_cases
+from knowledge.index.search_index import Mode
 
 from .common import console, err_console
 from .index_cmds import open_index
@@ -27,15 +28,19 @@ def eval_retrieval(
     """Print recall@1, recall@5 and MRR for BM25, dense and hybrid retrieval in one run."""
     cases = load_cases(cases_path)
     index = open_index()
-    modes = ("bm25", "dense", "hybrid") if index.dense_available else ("bm25",)
+    modes: tuple[Mode, ...] = ("bm25", "dense", "hybrid") if index.dense_available else ("bm25",)
     with Progress(console=err_console, transient=True) as bar:
         task = bar.add_task("evaluating", total=len(cases) * len(modes))
         scores = evaluate(index, cases, modes, on_case=lambda: bar.advance(task))
-    table = Table("method", "recall@1", "recall@5", "MRR", title=f"retrieval, {len(cases)} questions")
+    table = Table(
+        "method", "recall@1", "recall@5", "MRR", title=f"retrieval, {len(cases)} questions"
+    )
     for s in scores:
         table.add_row(s.mode, f"{s.recall_at_1:.3f}", f"{s.recall_at_5:.3f}", f"{s.mrr:.3f}")
     console.print(table)
-    console.print("recall@k: share of questions with a relevant document among the top k documents.")
+    console.print(
+        "recall@k: share of questions with a relevant document among the top k documents."
+    )
     if show_misses:
         for q in scores[-1].misses:
             console.print(f"  miss: {q}")

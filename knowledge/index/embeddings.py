@@ -65,7 +65,9 @@ def load_embeddings(name: str) -> Embeddings | None:
     except Exception as exc:  # any load failure (ImportError, OSError, bad CPU) means fall back
         if name not in _warned:
             _warned.add(name)
-            log.warning("Embedding %s unavailable (%s); retrieval falls back to BM25 only.", name, exc)
+            log.warning(
+                "Embedding %s unavailable (%s); retrieval falls back to BM25 only.", name, exc
+            )
         return None
 
 

@@ -60,7 +60,5 @@ def evaluate(
             if on_case:
                 on_case()
         n = max(len(cases), 1)
-        results.append(
-            RetrievalScores(mode, hits_1 / n, hits_5 / n, reciprocal / n, tuple(misses))
-        )
+        results.append(RetrievalScores(mode, hits_1 / n, hits_5 / n, reciprocal / n, tuple(misses)))
     return results

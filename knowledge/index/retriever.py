@@ -28,7 +28,10 @@ class HybridRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
         hits = self.index.search(
-            query, self.k, mode=kwargs.get("mode", self.mode), filters=kwargs.get("filters", self.filters)
+            query,
+            self.k,
+            mode=kwargs.get("mode", self.mode),
+            filters=kwargs.get("filters", self.filters),
         )
         return [
             Document(

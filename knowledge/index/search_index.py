@@ -192,7 +192,9 @@ class SearchIndex:
         try:
             self._bm25 = bm25s.BM25.load(str(self.dir / "bm25"), show_progress=False)
         except (FileNotFoundError, ValueError, OSError) as exc:
-            raise RetrievalError("The BM25 index is damaged; run `finadvisor index --rebuild`.") from exc
+            raise RetrievalError(
+                "The BM25 index is damaged; run `finadvisor index --rebuild`."
+            ) from exc
 
     def _chunk_lines(self) -> Iterable[str]:
         with (self.dir / "chunks.jsonl").open(encoding="utf-8") as lines:
@@ -238,9 +240,7 @@ class SearchIndex:
         ]
         for path in sorted(self.user_dir.glob("*.md")) if self.user_dir.exists() else []:
             title, _, body = path.read_text(encoding="utf-8").partition("\n")
-            sources.append(
-                _Source(path.stem, title.lstrip("# ").strip(), body, "user", "user")
-            )
+            sources.append(_Source(path.stem, title.lstrip("# ").strip(), body, "user", "user"))
         return sources
 
     def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
@@ -344,10 +344,7 @@ class SearchIndex:
         """Re-embed unchanged documents whose vectors are missing (e.g. a new Chroma server)."""
         for origin in ("shipped", "user"):
             expected = [
-                c
-                for s in sources
-                if s.origin == origin
-                for c in (fresh.get(s.doc_id) or [])
+                c for s in sources if s.origin == origin for c in (fresh.get(s.doc_id) or [])
             ]
             expected_ids = {c.chunk_id for c in expected}
             wanted = {cid: c for cid, c in old_chunks.items() if c.origin == origin}
@@ -358,7 +355,9 @@ class SearchIndex:
                 continue
             store = self._store(origin)
             present = set(store.get(ids=list(wanted), include=[])["ids"])
-            missing = [c for cid, c in wanted.items() if cid not in present and cid not in expected_ids]
+            missing = [
+                c for cid, c in wanted.items() if cid not in present and cid not in expected_ids
+            ]
             if missing:
                 by_doc: dict[str, list[Chunk]] = {}
                 for chunk in missing:
@@ -401,7 +400,9 @@ class SearchIndex:
                 results.append((path, str(exc)))
                 continue
             except Exception as exc:  # noqa: BLE001 - a broken file must not stop the others
-                results.append((path, f"{path.name}: could not be read ({exc.__class__.__name__})."))
+                results.append(
+                    (path, f"{path.name}: could not be read ({exc.__class__.__name__}).")
+                )
                 continue
             doc_id = "user-" + (re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "doc")
             doc_id = f"{doc_id}-{content_hash(str(path.resolve()))[:6]}"
