@@ -151,6 +151,8 @@ class SearchIndex:
         self._stores: dict[str, Any] = {}
         self.chunks: list[Chunk] = []
         self._bm25: bm25s.BM25 | None = None
+        self._manifest: dict[str, Any] = {}
+        self._by_chunk_id: dict[str, Chunk] = {}
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -188,7 +190,9 @@ class SearchIndex:
         if not manifest:
             raise RetrievalError("No search index yet; run `finadvisor index`.")
         self._check_embedding(manifest)
+        self._manifest = manifest
         self.chunks = [_chunk_from_json(line) for line in self._chunk_lines()]
+        self._by_chunk_id = {c.chunk_id: c for c in self.chunks}
         try:
             self._bm25 = bm25s.BM25.load(str(self.dir / "bm25"), show_progress=False)
         except (FileNotFoundError, ValueError, OSError) as exc:
@@ -385,7 +389,8 @@ class SearchIndex:
         tmp_manifest = self.dir / "manifest.json.tmp"
         tmp_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         tmp_manifest.replace(self._manifest_path())
-        self.chunks, self._bm25 = chunks, retriever
+        self.chunks, self._bm25, self._manifest = chunks, retriever, manifest
+        self._by_chunk_id = {c.chunk_id: c for c in chunks}
 
     # ---- users' documents ----------------------------------------------------------------
 
@@ -412,7 +417,7 @@ class SearchIndex:
 
     def user_documents(self) -> list[dict[str, Any]]:
         """The users' documents in the index: id, title and chunk count."""
-        manifest = self._read_manifest()
+        manifest = self._manifest or self._read_manifest()
         return [
             {"doc_id": doc_id, "title": entry["title"], "chunks": len(entry["chunk_ids"])}
             for doc_id, entry in sorted(manifest.get("docs", {}).items())
@@ -432,7 +437,8 @@ class SearchIndex:
     @property
     def dense_available(self) -> bool:
         """Whether dense retrieval can run (a model loaded and the index holds vectors)."""
-        return self.embeddings is not None and self._read_manifest().get("embedding") not in {
+        manifest = self._manifest or self._read_manifest()
+        return self.embeddings is not None and manifest.get("embedding") not in {
             None,
             "none",
         }
@@ -485,17 +491,16 @@ class SearchIndex:
         assert self.embeddings is not None
         vector = self.embeddings.embed_query(query)
         where = where_clause(filters)
-        by_chunk = {c.chunk_id: c for c in self.chunks}
         hits: list[Hit] = []
-        manifest_docs = self._read_manifest().get("docs", {})
-        origins = {e.get("origin", "shipped") for e in manifest_docs.values()}
-        for origin in sorted(origins):
+        docs = self._manifest.get("docs", {})
+        origins = sorted({e.get("origin", "shipped") for e in docs.values()} or {"shipped"})
+        for origin in origins:
             results = self._store(origin).similarity_search_by_vector_with_relevance_scores(
                 vector, k=k, filter=where
             )
             # langchain-chroma returns the cosine *distance* here; report similarity instead
             for document, distance in results:
-                chunk = by_chunk.get(str(document.metadata.get("chunk_id")))
+                chunk = self._by_chunk_id.get(str(document.metadata.get("chunk_id")))
                 if chunk is not None:
                     hits.append(Hit(chunk, 1.0 - float(distance)))
         hits.sort(key=lambda h: -h.score)
