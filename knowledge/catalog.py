@@ -117,6 +117,8 @@ class Product(_Strict):
     materials: list[str] = Field(min_length=1)
     doc_id: str
     source: str = Field(min_length=2)
+    available: bool = True
+    """False for a programme closed to new applications (kept so the advisor can explain it)."""
 
 
 class CreditAction(_Strict):

@@ -1,0 +1,79 @@
+"""Follow-up: the one missing fact whose answer would most change the diagnosis or ranking.
+
+For each unknown field the advisor could ask about, it replays diagnosis and recommendation with
+each plausible answer and counts how differently the top results come out; the field with the
+largest expected change wins. Answered or skipped fields are never asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .diagnose import Diagnoser
+from .profile import Profile
+from .recommend import Recommender
+from .turn import FollowUp
+
+_BUSINESS_ONLY = frozenset({"tax_rating", "receivables_large_buyers", "years_operating"})
+_CONSUMER_ONLY = frozenset({"zhima_score", "social_insurance", "is_student", "monthly_income"})
+
+
+def _signature(diagnoser: Diagnoser, recommender: Recommender, profile: Profile) -> tuple[Any, ...]:
+    reasons = diagnoser.diagnose(profile, profile.hints)
+    recommendations = recommender.recommend(profile, reasons)
+    return (
+        tuple(r.code for r in reasons[:3]),
+        tuple(r.channel for r in recommendations[:3]),
+    )
+
+
+def _distance(a: tuple[Any, ...], b: tuple[Any, ...]) -> float:
+    total = 0.0
+    for left, right in zip(a, b, strict=True):
+        union = set(left) | set(right)
+        total += 1 - len(set(left) & set(right)) / len(union) if union else 0.0
+        total += 0.25 * sum(x != y for x, y in zip(left, right, strict=False))
+    return total
+
+
+def missing_fields(diagnoser: Diagnoser, profile: Profile) -> list[str]:
+    """Fields worth knowing that are still unknown, in the data file's order."""
+    missing = []
+    for field in diagnoser.questions:
+        if getattr(profile, field, None) is not None or field in profile.skipped:
+            continue
+        if profile.segment == "consumer" and field in _BUSINESS_ONLY:
+            continue
+        if profile.is_business and field in _CONSUMER_ONLY:
+            continue
+        missing.append(field)
+    return missing
+
+
+def choose_follow_up(
+    diagnoser: Diagnoser, recommender: Recommender, profile: Profile, lang: str = "zh"
+) -> FollowUp | None:
+    """The single best question to ask next, or None when no answer would change anything."""
+    base = _signature(diagnoser, recommender, profile)
+    best: tuple[float, str] | None = None
+    for field in missing_fields(diagnoser, profile):
+        options = diagnoser.questions[field].get("options") or []
+        if not options:
+            continue
+        changes = []
+        for value in options:
+            try:
+                hypothetical = profile.model_copy(update={field: value})
+                hypothetical = Profile.model_validate(hypothetical.model_dump())
+            except ValueError:
+                continue
+            changes.append(_distance(base, _signature(diagnoser, recommender, hypothetical)))
+        if not changes:
+            continue
+        expected = sum(changes) / len(changes)
+        if expected > 0 and (best is None or expected > best[0] + 1e-9):
+            best = (expected, field)
+    if best is None:
+        return None
+    question = diagnoser.questions[best[1]]
+    return FollowUp(field=best[1], question=str(question[lang]), options=[str(o) for o in question.get("options", [])])

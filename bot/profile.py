@@ -1,0 +1,108 @@
+"""What the advisor knows about the user: one ``Profile``, each fact with the words it came from."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Segment = Literal["consumer", "sole_proprietor", "sme"]
+Overdue = Literal["none", "past", "current"]
+TaxRating = Literal["A", "B", "M", "C", "D"]
+Urgency = Literal["days", "weeks", "months"]
+
+# Fields the understanding step may set; everything except ``evidence``.
+FACT_FIELDS = (
+    "segment", "platform", "symptom", "zhima_score", "overdue", "overdue_count", "overdue_days",
+    "lender_count", "inquiries_recent", "monthly_debt_payment", "total_debt", "card_utilisation",
+    "age", "is_student", "monthly_income", "social_insurance", "provident_fund",
+    "years_operating", "annual_revenue", "tax_rating", "invoices", "receivables_large_buyers",
+    "orders_in_hand", "collateral", "judicial_record", "business_abnormal", "revenue_falling",
+    "account_anomaly", "profile_incomplete", "cashout", "borrowing_to_repay", "need_amount",
+    "need_purpose", "need_term_months", "urgency", "region", "platform_wide_cut",
+)  # fmt: skip
+
+
+class Profile(BaseModel):
+    """Facts about the user; None means unknown. ``evidence`` maps a field to the user's words."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    segment: Segment | None = None
+    platform: str | None = None
+    symptom: str | None = None
+    zhima_score: int | None = Field(default=None, ge=350, le=950)
+    overdue: Overdue | None = None
+    overdue_count: int | None = Field(default=None, ge=0)
+    overdue_days: int | None = Field(default=None, ge=0)
+    lender_count: int | None = Field(default=None, ge=0)
+    inquiries_recent: int | None = Field(default=None, ge=0)
+    monthly_debt_payment: float | None = Field(default=None, ge=0)
+    total_debt: float | None = Field(default=None, ge=0)
+    card_utilisation: float | None = Field(default=None, ge=0, le=2)
+    age: int | None = Field(default=None, ge=10, le=100)
+    is_student: bool | None = None
+    monthly_income: float | None = Field(default=None, ge=0)
+    social_insurance: bool | None = None
+    provident_fund: bool | None = None
+    years_operating: float | None = Field(default=None, ge=0)
+    annual_revenue: float | None = Field(default=None, ge=0)
+    tax_rating: TaxRating | None = None
+    invoices: bool | None = None
+    receivables_large_buyers: bool | None = None
+    orders_in_hand: bool | None = None
+    collateral: list[str] | None = None
+    judicial_record: bool | None = None
+    business_abnormal: bool | None = None
+    revenue_falling: bool | None = None
+    account_anomaly: bool | None = None
+    profile_incomplete: bool | None = None
+    cashout: bool | None = None
+    borrowing_to_repay: bool | None = None
+    need_amount: float | None = Field(default=None, ge=0)
+    need_purpose: str | None = None
+    need_term_months: int | None = Field(default=None, ge=0)
+    urgency: Urgency | None = None
+    region: str | None = None
+    platform_wide_cut: bool | None = None
+    evidence: dict[str, str] = {}
+    hints: dict[str, str] = {}
+    """Reason codes the user's own words point to (征信花了 -> frequent_inquiries), with the words."""
+    asked: list[str] = []
+    """Fields the advisor has asked about, in order."""
+    skipped: list[str] = []
+    """Fields the user chose not to answer; never asked again."""
+
+    def known(self) -> dict[str, Any]:
+        """The facts that are set, without evidence."""
+        return {f: getattr(self, f) for f in FACT_FIELDS if getattr(self, f) is not None}
+
+    def merged(
+        self,
+        facts: dict[str, Any],
+        evidence: dict[str, str],
+        hints: dict[str, str] | None = None,
+        retracted: set[str] | None = None,
+    ) -> Profile:
+        """A new profile where ``facts`` (later statements, corrections) replace earlier values.
+
+        ``retracted`` names hints that a correction contradicts (e.g. "我没有逾期" drops the
+        overdue hint an earlier "黑户" left).
+        """
+        data = self.model_dump()
+        data.update({k: v for k, v in facts.items() if k in FACT_FIELDS})
+        data["evidence"] = {**self.evidence, **{k: v for k, v in evidence.items() if k in facts}}
+        kept = {k: v for k, v in self.hints.items() if k not in (retracted or set())}
+        data["hints"] = {**kept, **(hints or {})}
+        return Profile.model_validate(data)
+
+    @property
+    def is_business(self) -> bool:
+        """Whether the user borrows for a business (个体户 or 小微企业)."""
+        return self.segment in {"sole_proprietor", "sme"}
+
+    def debt_to_income(self) -> float | None:
+        """Monthly debt payments over monthly income, when both are known."""
+        if self.monthly_debt_payment is None or not self.monthly_income:
+            return None
+        return self.monthly_debt_payment / self.monthly_income

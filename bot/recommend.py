@@ -1,0 +1,248 @@
+"""Recommendation: hard eligibility filters over the catalog, a fit score, channel diversity.
+
+Never recommended: consumer credit for business use, any lender for 购房/股市/还贷 purposes or to
+someone borrowing to repay loans (then only credit_improvement), lenders a student cannot use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge import Catalog, Product, Taxonomy
+
+from .profile import Profile
+from .turn import Reason, Recommendation
+
+_SPEED_ZH = {"minutes": "最快当天", "days": "数天内", "weeks": "数周", "months": "一个月以上"}
+_SPEED_EN = {"minutes": "same day", "days": "within days", "weeks": "weeks", "months": "a month or more"}
+
+
+@dataclass
+class _Fit:
+    score: float
+    why: list[str] = field(default_factory=list)
+
+
+class Recommender:
+    """Ranks catalog products and credit-improvement actions for a profile and its reasons."""
+
+    def __init__(self, knowledge_dir: Path, catalog: Catalog, taxonomy: Taxonomy) -> None:
+        self.policy: dict[str, Any] = yaml.safe_load(
+            (knowledge_dir / "recommend.yaml").read_text(encoding="utf-8")
+        )
+        self.catalog = catalog
+        self.taxonomy = taxonomy
+        self.weights: dict[str, float] = self.policy["fit"]
+
+    # ---- public ----------------------------------------------------------------------------
+
+    def lenders_allowed(self, profile: Profile) -> bool:
+        """False when no lender may be recommended (borrowing to repay, forbidden purposes)."""
+        if profile.borrowing_to_repay:
+            return False
+        return profile.need_purpose not in self.policy["never_lend_purposes"]
+
+    def recommend(self, profile: Profile, reasons: list[Reason], lang: str = "zh") -> list[Recommendation]:
+        """Ranked recommendations, best first, diversified across channels."""
+        lenders: list[tuple[float, Recommendation]] = []
+        if self.lenders_allowed(profile) and profile.overdue != "current":
+            for product in self.catalog.products:
+                if self._eligible(product, profile):
+                    fit = self._fit(product, profile, reasons, lang)
+                    lenders.append((fit.score, self._card(product, fit, lang)))
+        lenders.sort(key=lambda item: -item[0])
+        picked = self._diversify([rec for _, rec in lenders])
+        actions = self._actions(profile, reasons, lang)
+        limit = int(self.policy["max_recommendations"])
+        if self._credit_first(profile, reasons):
+            return (actions[:2] + picked)[:limit]
+        return (picked[: limit - 1] + actions[:1]) if actions else picked[:limit]
+
+    # ---- filters -----------------------------------------------------------------------------
+
+    def _segments(self, profile: Profile) -> set[str]:
+        if profile.segment:
+            return {profile.segment}
+        if profile.need_purpose in self.policy["business_purposes"]:
+            return {"sole_proprietor", "sme"}
+        if profile.need_purpose in self.policy["consumer_purposes"]:
+            return {"consumer"}
+        if profile.platform in self.policy["consumer_platforms"] and profile.need_purpose is None:
+            return {"consumer"}  # a 借呗/花呗 refusal with no business cue: a personal borrower
+        return {"consumer", "sole_proprietor", "sme"}
+
+    def _eligible(self, product: Product, profile: Profile) -> bool:
+        if not product.available:
+            return False
+        purpose = profile.need_purpose
+        business = purpose in self.policy["business_purposes"] or (
+            purpose is None and profile.is_business
+        )
+        if business and product.channel in self.policy["consumer_channels"]:
+            return False
+        if purpose in self.policy["consumer_purposes"] and product.channel in self.policy["business_channels"]:
+            return False
+        if purpose and (purpose in product.purposes_forbidden or purpose not in product.purposes_allowed):
+            return False
+        if not self._segments(profile) & set(product.segments):
+            return False
+        refused = self.policy["platform_products"].get(profile.platform or "", [])
+        if product.id in refused and profile.symptom is not None:
+            return False
+        req = product.requirements
+        if profile.is_student and not req.students_allowed:
+            return False
+        if profile.age is not None and (
+            (req.age_min is not None and profile.age < req.age_min)
+            or (req.age_max is not None and profile.age > req.age_max)
+        ):
+            return False
+        checks = [
+            (req.years_operating_min, profile.years_operating,
+             lambda need, have: have >= need),
+            (req.tax_rating_in, profile.tax_rating, lambda need, have: have in need),
+            (req.collateral_any_of, profile.collateral, lambda need, have: bool(set(need) & set(have))),
+            (req.needs_receivables_from_large_buyers or None, profile.receivables_large_buyers,
+             lambda need, have: bool(have)),
+            (req.needs_orders or None, profile.orders_in_hand, lambda need, have: bool(have)),
+            (req.no_judicial_record or None, profile.judicial_record, lambda need, have: not have),
+            (req.needs_social_insurance or None, profile.social_insurance, lambda need, have: bool(have)),
+        ]  # fmt: skip
+        for need, have, ok in checks:
+            if need is not None and have is not None and not ok(need, have):
+                return False
+        return True
+
+    # ---- fit ---------------------------------------------------------------------------------
+
+    def _fit(self, product: Product, profile: Profile, reasons: list[Reason], lang: str) -> _Fit:
+        w = self.weights
+        zh = lang == "zh"
+        fit = _Fit(w["base"])
+        req = product.requirements
+        if profile.segment and profile.segment in product.segments:
+            fit.score += w["segment_match"]
+        self._requirement(fit, req.tax_rating_in, profile.tax_rating, w["tax_match"],
+                          f"纳税信用{profile.tax_rating}级符合要求" if zh else f"tax rating {profile.tax_rating} qualifies")  # fmt: skip
+        self._requirement(fit, req.needs_receivables_from_large_buyers or None, profile.receivables_large_buyers,
+                          w["receivables_match"], "你有大企业/国企的应收账款" if zh else "you hold receivables from large buyers")  # fmt: skip
+        self._requirement(fit, req.needs_orders or None, profile.orders_in_hand, w["orders_match"],
+                          "你手上有订单" if zh else "you have orders in hand")  # fmt: skip
+        owned = ", ".join(self.taxonomy.label("collateral", c, lang) for c in profile.collateral or [])
+        self._requirement(fit, req.collateral_any_of, profile.collateral, w["collateral_match"],
+                          f"你有可用的抵质押物（{owned}）" if zh else f"you have collateral ({owned})")  # fmt: skip
+        if req.collateral_any_of and profile.collateral is None and profile.need_purpose == "receivable_gap":
+            fit.score -= w["requirement_unknown"] / 2  # receivables are the collateral here
+        boost = self.policy["purpose_boost"].get(profile.need_purpose or "", {}).get(product.channel, 0.0)
+        if boost:
+            fit.score += boost
+            purpose = self.taxonomy.label("purposes", profile.need_purpose or "", lang)
+            fit.why.append(f"适合“{purpose}”这类用途" if zh else f"suits '{purpose}'")
+        for reason in reasons:
+            fit.score += self.policy["reason_boost"].get(reason.code, {}).get(product.channel, 0.0) * reason.confidence
+        self._amount(fit, product, profile, zh)
+        self._speed(fit, product, profile, zh)
+        apr = product.apr
+        if apr.max is not None and apr.max <= w["low_cost_apr"]:
+            fit.score += w["low_cost"]
+            fit.why.append("成本较低" if zh else "low cost")
+        if apr.max is not None and apr.max > 24:
+            fit.score += w["high_cost"]
+        if product.channel in self.policy["consumer_channels"]:
+            fit.score += w["consumer_default"]
+        fit.score = max(0.05, min(0.99, fit.score))
+        return fit
+
+    def _requirement(self, fit: _Fit, need: Any, have: Any, weight: float, why: str) -> None:
+        if need is None:
+            return
+        if have is None:
+            fit.score += self.weights["requirement_unknown"]
+            return
+        fit.score += weight
+        fit.why.append(why)
+
+    def _amount(self, fit: _Fit, product: Product, profile: Profile, zh: bool) -> None:
+        need, high = profile.need_amount, product.amount.max
+        if need is None or high is None:
+            return
+        if need <= high:
+            fit.score += self.weights["amount_covered"]
+            fit.why.append(f"{need / 10000:g}万元在额度范围内" if zh else f"{need:,.0f} is within the limit")
+        else:
+            fit.score += self.weights["amount_short"]
+
+    def _speed(self, fit: _Fit, product: Product, profile: Profile, zh: bool) -> None:
+        if profile.urgency != "days":
+            return
+        if product.speed.label in {"minutes", "days"}:
+            fit.score += self.weights["fast_when_urgent"]
+            fit.why.append("放款较快，适合急用" if zh else "funds quickly")
+        else:
+            fit.score += self.weights["slow_when_urgent"]
+
+    # ---- assembly ----------------------------------------------------------------------------
+
+    def _card(self, product: Product, fit: _Fit, lang: str) -> Recommendation:
+        zh = lang == "zh"
+        speed = (_SPEED_ZH if zh else _SPEED_EN)[product.speed.label]
+        why = "；".join(fit.why) if zh else "; ".join(fit.why)
+        if not why:
+            why = "符合你已说明的条件" if zh else "fits what you told me"
+        return Recommendation(
+            channel=product.channel,
+            product=product.id,
+            title=product.name,
+            provider=product.provider,
+            fit=round(fit.score, 2),
+            why=why,
+            apr=product.apr.display(),
+            speed=f"{speed}（{product.speed.note}）" if zh and product.speed.note else speed,
+            materials=product.materials,
+            citations=[product.doc_id],
+        )
+
+    def _diversify(self, ranked: list[Recommendation]) -> list[Recommendation]:
+        per_channel: dict[str, int] = {}
+        first, rest = [], []
+        for rec in ranked:
+            count = per_channel.get(rec.channel, 0)
+            (first if count < int(self.policy["max_per_channel"]) else rest).append(rec)
+            per_channel[rec.channel] = count + 1
+        return first + rest
+
+    def _actions(self, profile: Profile, reasons: list[Reason], lang: str) -> list[Recommendation]:
+        weights = {r.code: r.confidence for r in reasons}
+        if not self.lenders_allowed(profile):
+            weights.setdefault("high_debt", 0.8)
+            weights.setdefault("multi_lending", 0.6)
+        scored = []
+        for action in self.catalog.credit_improvement:
+            matching = [weights[c] for c in action.reasons if c in weights]
+            if matching:
+                scored.append((max(matching), action))
+        scored.sort(key=lambda item: -item[0])
+        zh = lang == "zh"
+        return [
+            Recommendation(
+                channel="credit_improvement",
+                product=action.id,
+                title=action.action,
+                fit=round(score, 2),
+                why=action.detail,
+                apr="不适用（不是贷款）" if zh else "n/a (not a loan)",
+                speed=action.time_to_effect,
+                citations=[action.doc_id],
+            )
+            for score, action in scored
+        ]
+
+    def _credit_first(self, profile: Profile, reasons: list[Reason]) -> bool:
+        if not self.lenders_allowed(profile) or profile.overdue == "current":
+            return True
+        threshold = float(self.policy["credit_first_confidence"])
+        return any(r.code in self.policy["credit_first_reasons"] and r.confidence >= threshold for r in reasons)

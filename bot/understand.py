@@ -1,0 +1,309 @@
+"""Understanding Chinese as users write it: facts, hints (reason codes), intent and language.
+
+All vocabulary lives in ``knowledge/understanding.yaml``; this module only applies it: phrase
+matching per clause with negation, numbers in words and mixed forms, and intent priority.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .numbers import NUMBER, parse_number
+from .turn import Intent
+
+_CLAUSE_SPLIT = re.compile(r"[，,。！!？?；;\n]|(?=但是|可是|不过|但)")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_EVIDENCE_MAX = 40
+_CONSUMER_PLATFORMS = frozenset({"jiebei", "huabei", "weilidai", "fenfu", "jd", "duxiaoman"})
+
+
+@dataclass
+class Understanding:
+    """What one message says: facts (Profile fields), hints, intent, language."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)
+    intent: Intent = "diagnose"
+    lang: str = "zh"
+    skip: bool = False
+    unsafe: list[str] = field(default_factory=list)
+    consumer_product_for_business: bool = False
+
+    def set(self, name: str, value: Any, clause: str) -> None:
+        """Record a fact with the words it came from (later mentions in a message win)."""
+        self.facts[name] = value
+        self.evidence[name] = clause[:_EVIDENCE_MAX]
+
+
+class _Phrases:
+    """A list of plain substrings and ``re:`` regexes, matched case-insensitively."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        self.plain = [p.lower() for p in phrases if not p.startswith("re:")]
+        self.regexes = [re.compile(p[3:], re.IGNORECASE) for p in phrases if p.startswith("re:")]
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Spans of every match in ``text`` (already lower-cased)."""
+        spans = []
+        for phrase in self.plain:
+            start = text.find(phrase)
+            while start >= 0:
+                spans.append((start, start + len(phrase)))
+                start = text.find(phrase, start + 1)
+        for regex in self.regexes:
+            spans.extend(m.span() for m in regex.finditer(text))
+        return sorted(spans)
+
+
+class Understander:
+    """Applies the phrase tables of ``understanding.yaml`` to a message."""
+
+    def __init__(self, knowledge_dir: Path) -> None:
+        self.data: dict[str, Any] = yaml.safe_load(
+            (knowledge_dir / "understanding.yaml").read_text(encoding="utf-8")
+        )
+        self.window = int(self.data.get("negation_window", 5))
+        self.negators = [n.lower() for n in self.data["negators"]]
+
+    @cached_property
+    def _tables(self) -> dict[str, dict[Any, _Phrases]]:
+        tables: dict[str, dict[Any, _Phrases]] = {}
+        for section in ("platforms", "symptoms", "segments", "purposes", "collateral", "hints",
+                        "urgency", "intents"):  # fmt: skip
+            tables[section] = {k: _Phrases(v) for k, v in self.data[section].items()}
+        tables["overdue"] = {k: _Phrases(v) for k, v in self.data["overdue"].items()}
+        for name, values in self.data["booleans"].items():
+            tables[f"bool:{name}"] = {k: _Phrases(v) for k, v in values.items()}
+        tables["misc"] = {
+            "no_collateral": _Phrases(self.data["no_collateral"]),
+            "skip": _Phrases(self.data["skip_phrases"]),
+            "regions": _Phrases(self.data["regions"]),
+        }
+        return tables
+
+    @cached_property
+    def _numeric(self) -> dict[str, list[re.Pattern[str]]]:
+        return {
+            name: [re.compile(p.replace("{NUM}", NUMBER), re.IGNORECASE) for p in patterns]
+            for name, patterns in self.data["numeric"].items()
+        }
+
+    @cached_property
+    def _tax(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.data["tax_rating"]]
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _negated(self, clause: str, start: int) -> bool:
+        before = clause[max(0, start - self.window) : start]
+        return any(neg in before for neg in self.negators)
+
+    def _hits(self, phrases: _Phrases, clause: str) -> list[tuple[int, int, bool]]:
+        return [(s, e, self._negated(clause, s)) for s, e in phrases.find(clause)]
+
+    def retracted(self, facts: dict[str, Any]) -> set[str]:
+        """Hints that facts of this message contradict (a correction drops the old hint)."""
+        dropped: set[str] = set()
+        for name, by_value in self.data.get("retractions", {}).items():
+            if name in facts:
+                dropped.update(by_value.get(facts[name], []))
+        return dropped
+
+    @staticmethod
+    def clauses(text: str) -> list[str]:
+        """The message cut into clauses (negation never crosses a clause)."""
+        return [c.strip() for c in _CLAUSE_SPLIT.split(text.lower()) if c and c.strip()]
+
+    # ---- the pass ----------------------------------------------------------------------------
+
+    def understand(self, text: str) -> Understanding:
+        """Facts, hints and intent of one message."""
+        result = Understanding()
+        result.lang = "en" if len(_LATIN.findall(text)) > 2 * len(_CJK.findall(text)) else "zh"
+        clauses = self.clauses(text)
+        lowered = text.lower()
+        self._categorical(result, clauses)
+        self._booleans(result, clauses)
+        self._overdue(result, clauses)
+        self._collateral(result, clauses)
+        self._hints(result, clauses)
+        self._numbers(result, clauses)
+        self._derived(result, lowered)
+        result.skip = bool(self._tables["misc"]["skip"].find(lowered)) and len(text) <= 12
+        result.intent = self._intent(result, lowered)
+        return result
+
+    def _categorical(self, result: Understanding, clauses: list[str]) -> None:
+        excluded = [e.lower() for e in self.data.get("segment_excludes", [])]
+        for clause in clauses:
+            plain = clause
+            for term in excluded:
+                plain = plain.replace(term, "□" * len(term))
+            for section, fact in (("platforms", "platform"), ("segments", "segment"),
+                                  ("purposes", "need_purpose"), ("urgency", "urgency")):  # fmt: skip
+                source = plain if section == "segments" else clause
+                for code, phrases in self._tables[section].items():
+                    hits = self._hits(phrases, source)
+                    if any(not neg for _, _, neg in hits) and (
+                        fact not in result.facts or section != "platforms"
+                    ):
+                        result.set(fact, code, clause)
+                        break
+            symptom = self._symptom(clause)
+            if symptom:
+                result.set("symptom", symptom, clause)
+            regions = self._tables["misc"]["regions"].find(clause)
+            if regions:
+                s, e = regions[0]
+                result.set("region", clause[s:e], clause)
+
+    def _symptom(self, clause: str) -> str | None:
+        order = ("limit_cut", "limit_closed", "cannot_open", "application_rejected",
+                 "entry_no_limit")  # fmt: skip
+        for code in order:
+            if self._tables["symptoms"][code].find(clause):
+                return code
+        return None
+
+    def _booleans(self, result: Understanding, clauses: list[str]) -> None:
+        for name in self.data["booleans"]:
+            table = self._tables[f"bool:{name}"]
+            for clause in clauses:
+                for value in (False, True):
+                    phrases = table.get(value)
+                    if phrases is None:
+                        continue
+                    for _, _, negated in self._hits(phrases, clause):
+                        result.set(name, value if not negated else not value, clause)
+                        break
+
+    def _overdue(self, result: Understanding, clauses: list[str]) -> None:
+        table = self._tables["overdue"]
+        for clause in clauses:
+            if table["none_phrases"].find(clause):
+                result.set("overdue", "none", clause)
+                continue
+            for status in ("current", "past"):
+                hits = self._hits(table[status], clause)
+                if hits:
+                    negated = all(neg for _, _, neg in hits)
+                    result.set("overdue", "none" if negated else status, clause)
+                    break
+            else:
+                if "逾期" in clause and self._negated(clause, clause.find("逾期")):
+                    result.set("overdue", "none", clause)
+
+    def _collateral(self, result: Understanding, clauses: list[str]) -> None:
+        kinds: list[str] = []
+        said_none = False
+        evidence = ""
+        for clause in clauses:
+            if self._tables["misc"]["no_collateral"].find(clause):
+                said_none, evidence = True, clause
+            for kind, phrases in self._tables["collateral"].items():
+                hits = self._hits(phrases, clause)
+                if hits and not all(neg for _, _, neg in hits) and kind not in kinds:
+                    kinds.append(kind)
+                    evidence = clause
+        if kinds:
+            result.set("collateral", kinds, evidence)
+        elif said_none:
+            result.set("collateral", [], evidence)
+
+    def _hints(self, result: Understanding, clauses: list[str]) -> None:
+        for clause in clauses:
+            for code, phrases in self._tables["hints"].items():
+                hits = self._hits(phrases, clause)
+                if hits and not all(neg for _, _, neg in hits):
+                    result.hints.setdefault(code, clause[:_EVIDENCE_MAX])
+
+    def _numbers(self, result: Understanding, clauses: list[str]) -> None:
+        for clause in clauses:
+            for name, patterns in self._numeric.items():
+                for pattern in patterns:
+                    match = pattern.search(clause)
+                    if not match:
+                        continue
+                    value = self._numeric_value(name, match)
+                    if value is not None:
+                        result.set(name, value, clause)
+                        break
+            for pattern in self._tax:
+                match = pattern.search(clause.upper() if "级" not in clause else clause)
+                if match and match.group(1).upper() in "ABMCD":
+                    result.set("tax_rating", match.group(1).upper(), clause)
+                    break
+
+    def _numeric_value(self, name: str, match: re.Match[str]) -> Any:
+        token = match.group(1)
+        unit = match.group(2) if match.re.groups >= 2 else None
+        if token == "半":
+            value: float | None = 0.5
+        else:
+            value = parse_number(token)
+        if value is None:
+            return None
+        if name == "years_operating":
+            return round(value / 12, 2) if unit == "个月" or (unit or "").startswith("month") else value
+        if name == "overdue_days":
+            return int(value * 30) if unit == "个月" or (unit or "").startswith("month") else int(value)
+        if name == "need_term_months":
+            return int(value * 12) if unit == "年" else int(value)
+        bounds = {"zhima_score": (350, 950), "age": (16, 90), "lender_count": (0, 200),
+                  "inquiries_recent": (0, 300), "need_amount": (100, 1e10),
+                  "monthly_income": (100, 1e8), "monthly_debt_payment": (10, 1e8)}  # fmt: skip
+        low, high = bounds.get(name, (0, 1e12))
+        if not low <= value <= high:
+            return None
+        integer_fields = {"zhima_score", "age", "lender_count", "inquiries_recent"}
+        return int(value) if name in integer_fields else value
+
+    def _derived(self, result: Understanding, text: str) -> None:
+        facts = result.facts
+        if facts.get("need_purpose") == "repay_debt" or facts.get("borrowing_to_repay"):
+            facts.setdefault("borrowing_to_repay", True)
+            result.evidence.setdefault("borrowing_to_repay", result.evidence.get("need_purpose", ""))
+            facts["need_purpose"] = "repay_debt"
+            result.evidence.setdefault("need_purpose", result.evidence["borrowing_to_repay"])
+        if facts.get("borrowing_to_repay") is False and facts.get("need_purpose") == "repay_debt":
+            del facts["need_purpose"]
+        business_purpose = facts.get("need_purpose") in {
+            "working_capital", "inventory", "equipment", "receivable_gap", "order_fulfilment",
+            "expansion", "startup",
+        }  # fmt: skip
+        consumer_tool = facts.get("platform") in _CONSUMER_PLATFORMS or "信用卡" in text
+        result.consumer_product_for_business = bool(business_purpose and consumer_tool)
+        if facts.get("is_student") and "age_or_eligibility" not in result.hints:
+            result.hints["age_or_eligibility"] = result.evidence.get("is_student", "")
+        for name in self._tables["intents"]["unsafe"].plain:
+            if name in text:
+                result.unsafe.append(name)
+
+    def _intent(self, result: Understanding, text: str) -> Intent:
+        table = self._tables["intents"]
+        if result.unsafe or table["unsafe"].find(text):
+            return "unsafe"
+        if table["compute_cost"].find(text) and re.search(r"[0-9一二三四五六七八九十两]", text):
+            return "compute_cost"
+        facts = result.facts
+        if "symptom" in facts or any(w in text for w in ("为什么", "为啥", "why", "怎么回事")):
+            return "diagnose"
+        if table["find_financing"].find(text) or "need_amount" in facts:
+            return "find_financing"
+        if table["ask_product"].find(text):
+            return "ask_product"
+        if table["small_talk"].find(text) and len(text) <= 20:
+            return "small_talk"
+        if table["out_of_scope"].find(text):
+            return "out_of_scope"
+        if facts or result.hints:
+            return "diagnose" if facts.get("platform") else "find_financing"
+        return "ask_product"
