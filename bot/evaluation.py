@@ -91,7 +91,8 @@ def evaluate_diagnosis(
             hits["channels"] += ok
             if not ok:
                 failures["channels"].append(case.id)
-        recommended = {r.channel for t in turns for r in t.recommendations}
+        # judged on the final answer: earlier turns may rightly recommend before a fact is told
+        recommended = {r.channel for r in last.recommendations}
         if recommended & set(exp.forbidden_channels):
             hits["forbidden"] += 1
             failures["forbidden"].append(case.id)

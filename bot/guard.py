@@ -86,6 +86,8 @@ class Guard:
             "working_capital", "inventory", "equipment", "receivable_gap", "order_fulfilment",
             "expansion", "startup",
         }  # fmt: skip
+        if profile.cashout and (profile.is_business or business_purpose):
+            return "purpose_mismatch_consumer"  # cashing out a personal card for the business
         consumer_tool = (
             understanding.consumer_product_for_business
             or (business_purpose and profile.platform in _CONSUMER_PLATFORMS and profile.symptom is None)

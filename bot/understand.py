@@ -126,6 +126,7 @@ class Understander:
 
     def understand(self, text: str) -> Understanding:
         """Facts, hints and intent of one message."""
+        text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 10,000 -> 10000
         result = Understanding()
         result.lang = "en" if len(_LATIN.findall(text)) > 2 * len(_CJK.findall(text)) else "zh"
         clauses = self.clauses(text)
@@ -143,18 +144,22 @@ class Understander:
 
     def _categorical(self, result: Understanding, clauses: list[str]) -> None:
         excluded = [e.lower() for e in self.data.get("segment_excludes", [])]
+        platforms: list[tuple[str, str]] = []
+        purposes: dict[str, str] = {}
         for clause in clauses:
             plain = clause
             for term in excluded:
                 plain = plain.replace(term, "□" * len(term))
-            for section, fact in (("platforms", "platform"), ("segments", "segment"),
-                                  ("purposes", "need_purpose"), ("urgency", "urgency")):  # fmt: skip
+            for code, phrases in self._tables["platforms"].items():
+                if any(not neg for _, _, neg in self._hits(phrases, clause)):
+                    platforms.append((code, clause))
+            for code, phrases in self._tables["purposes"].items():
+                if any(not neg for _, _, neg in self._hits(phrases, clause)):
+                    purposes.setdefault(code, clause)
+            for section, fact in (("segments", "segment"), ("urgency", "urgency")):
                 source = plain if section == "segments" else clause
                 for code, phrases in self._tables[section].items():
-                    hits = self._hits(phrases, source)
-                    if any(not neg for _, _, neg in hits) and (
-                        fact not in result.facts or section != "platforms"
-                    ):
+                    if any(not neg for _, _, neg in self._hits(phrases, source)):
                         result.set(fact, code, clause)
                         break
             symptom = self._symptom(clause)
@@ -164,6 +169,14 @@ class Understander:
             if regions:
                 s, e = regions[0]
                 result.set("region", clause[s:e], clause)
+        if platforms:
+            # a named platform beats the generic "bank" (信用卡 is often only context)
+            code, clause = next((p for p in platforms if p[0] != "bank"), platforms[0])
+            result.set("platform", code, clause)
+        for code in self.data["purpose_priority"]:
+            if code in purposes:
+                result.set("need_purpose", code, purposes[code])
+                break
 
     def _symptom(self, clause: str) -> str | None:
         order = ("limit_cut", "limit_closed", "cannot_open", "application_rejected",
@@ -232,6 +245,9 @@ class Understander:
                     match = pattern.search(clause)
                     if not match:
                         continue
+                    before = clause[max(0, match.start(1) - 2) : match.start(1)]
+                    if before in {"不满", "不到", "未满", "没满", "不足"}:
+                        continue  # "经营不满一年" is a condition, not the fact
                     value = self._numeric_value(name, match)
                     if value is not None:
                         result.set(name, value, clause)
@@ -279,8 +295,12 @@ class Understander:
             "working_capital", "inventory", "equipment", "receivable_gap", "order_fulfilment",
             "expansion", "startup",
         }  # fmt: skip
-        consumer_tool = facts.get("platform") in _CONSUMER_PLATFORMS or "信用卡" in text
+        consumer_tool = facts.get("platform") in _CONSUMER_PLATFORMS or any(
+            w in text for w in ("信用卡", "消费贷", "消费金融", "credit card")
+        )
         result.consumer_product_for_business = bool(business_purpose and consumer_tool)
+        if facts.get("need_purpose") in {"consumption", "education", "medical"} and "segment" not in facts:
+            result.set("segment", "consumer", result.evidence["need_purpose"])
         if facts.get("is_student") and "age_or_eligibility" not in result.hints:
             result.hints["age_or_eligibility"] = result.evidence.get("is_student", "")
         for name in self._tables["intents"]["unsafe"].plain:
