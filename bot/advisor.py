@@ -147,8 +147,9 @@ class Advisor:
             lead = self.composer.text(lang, "skip_ack")
         if understanding.intent == "ask_product" and not passages:
             lead = self.composer.text(lang, "not_covered")
-        show_diagnosis = understanding.intent in {"diagnose", "find_financing", "unsafe"} or (
-            understanding.intent == "compute_cost" and bool(profile.symptom)
+        show_diagnosis = understanding.intent in {"diagnose", "find_financing", "unsafe"} or any(
+            value is not None
+            for value in (profile.symptom, profile.need_amount, profile.need_purpose, profile.borrowing_to_repay)
         )
         turn.profile = profile
         turn.reasons = reasons if show_diagnosis else []

@@ -84,8 +84,6 @@ class Recommender:
         )
         if business and product.channel in self.policy["consumer_channels"]:
             return False
-        if purpose in self.policy["consumer_purposes"] and product.channel in self.policy["business_channels"]:
-            return False
         if purpose and (purpose in product.purposes_forbidden or purpose not in product.purposes_allowed):
             return False
         if not self._segments(profile) & set(product.segments):
@@ -244,5 +242,5 @@ class Recommender:
     def _credit_first(self, profile: Profile, reasons: list[Reason]) -> bool:
         if not self.lenders_allowed(profile) or profile.overdue == "current":
             return True
-        threshold = float(self.policy["credit_first_confidence"])
-        return any(r.code in self.policy["credit_first_reasons"] and r.confidence >= threshold for r in reasons)
+        thresholds: dict[str, float] = self.policy["credit_first_reasons"]
+        return any(r.code in thresholds and r.confidence >= thresholds[r.code] for r in reasons)
