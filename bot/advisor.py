@@ -106,7 +106,7 @@ class Advisor:
     # ---- the path ----------------------------------------------------------------------------
 
     def _checked(self, text: str) -> str:
-        lang = "en" if text and not _CJK.search(text) else "zh"
+        lang = "en" if re.search(r"[A-Za-z]", text or "") and not _CJK.search(text) else "zh"
         if not text or not text.strip():
             raise EmptyInputError(messages.EMPTY_MESSAGE[lang])
         limit = self.settings.max_message_chars
@@ -116,11 +116,21 @@ class Advisor:
 
     def _turn(self, text: str, previous: Profile) -> Turn:
         understanding = self.understander.understand(text)
+        pending = previous.asked[-1] if previous.asked else None
+        if pending and not understanding.skip:
+            self.understander.answer(pending, text, understanding)
+        if pending and understanding.intent == "ask_product" and (
+            understanding.skip or understanding.facts or understanding.hints
+        ):
+            understanding.intent = "diagnose"  # an answer to our question continues the diagnosis
         lang = understanding.lang
         profile = self._merge(previous, understanding)
         turn = Turn(intent=understanding.intent, lang=lang, profile=profile)  # type: ignore[arg-type]
         citations = Citations(self._resolver(text))
-        if understanding.intent in {"small_talk", "out_of_scope"} and not understanding.facts:
+        substantive = set(understanding.facts) - {"urgency", "region"}
+        if understanding.intent == "out_of_scope" or (
+            understanding.intent == "small_talk" and not substantive
+        ):
             key = "out_of_scope" if understanding.intent == "out_of_scope" else (
                 "thanks" if any(w in text.lower() for w in ("谢", "thank")) else "greeting")  # fmt: skip
             turn.reply = self.composer.text(lang, key)
@@ -132,7 +142,7 @@ class Advisor:
                 reason.citations = [self._resolver(text)(doc).anchor]
         recommendations = self.recommender.recommend(profile, reasons, lang)
         guard = self.guard.check(text, understanding, profile, recommendations, lang)
-        if guard.refusal_kind in {"cashout", "fake_materials"}:
+        if guard.refusal_kind is not None:
             recommendations = [r for r in recommendations if r.channel == "credit_improvement"]
         for rec in recommendations:
             rec.citations = [self._resolver(text)(rec.citations[0]).anchor]

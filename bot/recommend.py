@@ -141,7 +141,11 @@ class Recommender:
             purpose = self.taxonomy.label("purposes", profile.need_purpose or "", lang)
             fit.why.append(f"适合“{purpose}”这类用途" if zh else f"suits '{purpose}'")
         for reason in reasons:
-            fit.score += self.policy["reason_boost"].get(reason.code, {}).get(product.channel, 0.0) * reason.confidence
+            lift = self.policy["reason_boost"].get(reason.code, {}).get(product.channel, 0.0)
+            if lift:
+                fit.score += lift * reason.confidence
+                if reason.confidence >= 0.4:
+                    fit.why.append(f"针对“{reason.label}”的情况" if zh else f"works around '{reason.label}'")
         self._amount(fit, product, profile, zh)
         self._speed(fit, product, profile, zh)
         apr = product.apr

@@ -109,6 +109,36 @@ class Understander:
     def _hits(self, phrases: _Phrases, clause: str) -> list[tuple[int, int, bool]]:
         return [(s, e, self._negated(clause, s)) for s, e in phrases.find(clause)]
 
+    def answer(self, field: str, text: str, result: Understanding) -> None:
+        """Read a short reply as the answer to the question just asked about ``field``."""
+        if field in result.facts or len(text) > 24:
+            return
+        lowered = text.lower().strip(" 。.!！")
+        answers = self.data["answers"]
+        if field in answers and field not in {"affirmative", "negative"}:
+            for value, phrases in answers[field].items():
+                if any(lowered == p or lowered.startswith(p) for p in phrases):
+                    result.set(field, value, text)
+                    return
+            return
+        yes = any(lowered == p or lowered.startswith(p) for p in answers["affirmative"])
+        no = any(lowered == p or lowered.startswith(p) for p in answers["negative"])
+        if field == "collateral" and no:
+            result.set(field, [], text)
+        elif field in {"receivables_large_buyers", "social_insurance", "is_student", "invoices"} and (yes or no):
+            result.set(field, not no, text)
+        elif field == "tax_rating" and re.fullmatch(r"[abmcd]\s*级?", lowered):
+            result.set(field, lowered[0].upper(), text)
+        elif field in {"lender_count", "inquiries_recent", "zhima_score", "need_amount", "monthly_income", "years_operating"}:
+            from .numbers import numbers_in
+
+            found = numbers_in(text)
+            if found:
+                value = found[0][0]
+                if field == "need_amount" and value < 1000 and "万" not in text:
+                    value *= 10000  # "30" in answer to "how much" means 30万 less often than 30 yuan; keep 万 only when tiny
+                result.set(field, int(value) if field in {"lender_count", "inquiries_recent", "zhima_score"} else value, text)
+
     def retracted(self, facts: dict[str, Any]) -> set[str]:
         """Hints that facts of this message contradict (a correction drops the old hint)."""
         dropped: set[str] = set()
@@ -318,6 +348,9 @@ class Understander:
             return "diagnose"
         if table["find_financing"].find(text) or "need_amount" in facts:
             return "find_financing"
+        substantive = set(facts) - {"urgency", "region"}
+        if table["out_of_scope"].find(text) and not (substantive or result.hints):
+            return "out_of_scope"
         if table["ask_product"].find(text):
             return "ask_product"
         if table["small_talk"].find(text) and len(text) <= 20:

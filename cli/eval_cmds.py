@@ -9,10 +9,12 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from bot.advisor import Advisor
+from bot.evaluation import evaluate_diagnosis, load_diagnosis_cases
 from knowledge.index.evaluate import evaluate, load_cases
 from knowledge.index.search_index import Mode
 
-from .common import console, err_console
+from .common import console, err_console, settings
 from .index_cmds import open_index
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "bench" / "eval"
@@ -44,3 +46,28 @@ def eval_retrieval(
     if show_misses:
         for q in scores[-1].misses:
             console.print(f"  miss: {q}")
+
+
+@eval_app.command("diagnosis")
+def eval_diagnosis(
+    cases_path: Annotated[Path, typer.Option("--cases", help="YAML case set.")] = EVAL_DIR
+    / "diagnosis.yaml",
+    show_failures: Annotated[bool, typer.Option("--failures", help="List failing case ids.")] = False,
+) -> None:
+    """Print reasons/channels top-3 hit, forbidden-channel rate, warnings recall, fact accuracy."""
+    cases = load_diagnosis_cases(cases_path)
+    advisor = Advisor(settings(), index=open_index())
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("evaluating", total=len(cases))
+        scores = evaluate_diagnosis(advisor, cases, on_case=lambda: bar.advance(task))
+    table = Table("metric", "value", title=f"diagnosis, {len(cases)} cases")
+    table.add_row("reasons top-3 hit", f"{scores.reasons_hit:.3f}")
+    table.add_row("channels top-3 hit", f"{scores.channels_hit:.3f}")
+    table.add_row("forbidden-channel rate", f"{scores.forbidden_rate:.3f}")
+    table.add_row("warnings recall", f"{scores.warnings_recall:.3f}")
+    table.add_row("fact accuracy", f"{scores.fact_accuracy:.3f}")
+    console.print(table)
+    if show_failures:
+        for metric, ids in scores.failures.items():
+            if ids:
+                console.print(f"  {metric}: {', '.join(ids)}")

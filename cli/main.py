@@ -10,6 +10,7 @@ from rich.table import Table
 from bot.errors import FinadvisorError, KnowledgeError
 from knowledge import chinese_chars, load_catalog, load_documents, validate_knowledge
 
+from .chat_cmds import apr, ask, chat, diagnose
 from .common import EXIT_BAD_INPUT, EXIT_PROBLEMS, console, err_console
 from .common import settings as _settings
 from .eval_cmds import eval_app
@@ -21,6 +22,10 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
 app.command("search")(search)
+app.command("chat")(chat)
+app.command("ask")(ask)
+app.command("diagnose")(diagnose)
+app.command("apr")(apr)
 
 
 @kb_app.command("check")

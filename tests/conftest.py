@@ -9,7 +9,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from bot.settings import Settings
-from knowledge.index import register_embeddings
+from knowledge.index import SearchIndex, register_embeddings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,3 +62,28 @@ class OtherEmbeddings(Embeddings):
 
 register_embeddings("test:broken", BrokenEmbeddings)
 register_embeddings("test:histogram", OtherEmbeddings)
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
+    """The shipped knowledge base indexed once per test session."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("shipped-index"))
+    return SearchIndex.open(settings)
+
+
+@pytest.fixture(scope="session")
+def advisor(shipped_index: SearchIndex, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One advisor on the shipped knowledge base with SQLite sessions in a temp directory."""
+    from bot.advisor import Advisor
+
+    settings = shipped_index.settings.model_copy(
+        update={"data_dir": shipped_index.settings.data_dir}
+    )
+    return Advisor(settings, index=shipped_index)
+
+
+@pytest.fixture
+def shipped_data_env(shipped_index: SearchIndex, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point FINADVISOR_DATA_DIR at the already-built shipped index (CLI tests)."""
+    monkeypatch.setenv("FINADVISOR_DATA_DIR", str(shipped_index.settings.data_dir))
+    return shipped_index.settings.data_dir

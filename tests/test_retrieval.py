@@ -18,13 +18,6 @@ from .helpers import small_knowledge_base
 SMALL = ("jiebei", "tax-loan", "receivables-financing")
 
 
-@pytest.fixture(scope="session")
-def shipped_index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
-    """The shipped knowledge base indexed once per test session."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("shipped-index"))
-    return SearchIndex.open(settings)
-
-
 @pytest.fixture
 def small_settings(tmp_path: Path) -> Settings:
     kb = small_knowledge_base(tmp_path / "kb", SMALL)

@@ -1,0 +1,158 @@
+"""``finadvisor chat``, ``ask``, ``diagnose`` and ``apr``: the advisor from the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from typing import Annotated
+
+import typer
+from rich.markdown import Markdown
+from rich.table import Table
+
+from bot.advisor import Advisor
+from bot.apr import CostTerms, apr_from_text, compute_apr
+from bot.errors import InputError
+from bot.turn import Turn
+
+from .common import EXIT_BAD_INPUT, console, err_console, settings
+from .index_cmds import open_index
+
+HELP = "命令：/reset 重新开始，/profile 查看已知信息，/sources 查看上一轮来源，/quit 退出"
+
+
+def make_advisor() -> Advisor:
+    """An advisor on the configured settings, with the index built (progress bar) up front."""
+    current = settings()
+    return Advisor(current, index=open_index())
+
+
+def _print_turn(turn: Turn) -> None:
+    console.print(Markdown(turn.reply))
+
+
+def chat(
+    session: Annotated[str | None, typer.Option(help="Resume this session id.")] = None,
+) -> None:
+    """Talk with the advisor; works interactively and with piped stdin."""
+    advisor = make_advisor()
+    session_id = session or uuid.uuid4().hex
+    interactive = sys.stdin.isatty()
+    last: Turn | None = None
+    console.print(f"[bold]融资顾问[/bold]（会话 {session_id[:8]}）。{HELP}")
+    while True:
+        if interactive:
+            console.print("[bold cyan]你：[/bold cyan]", end="")
+        line = sys.stdin.readline()
+        if not line:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text in {"/quit", "/exit", "/q"}:
+            break
+        if text == "/help":
+            console.print(HELP)
+        elif text == "/reset":
+            advisor.reset(session_id)
+            session_id, last = uuid.uuid4().hex, None
+            console.print("已清空，重新开始。")
+        elif text == "/profile":
+            known = advisor.profile(session_id).known()
+            console.print(json.dumps(known, ensure_ascii=False, indent=1) if known else "还没有记录任何信息。")
+        elif text == "/sources":
+            if last is None or not last.citations:
+                console.print("上一轮没有引用来源。")
+            for c in last.citations if last else []:
+                console.print(f"[{c.n}] {c.title}｜{c.anchor}")
+        elif text.startswith("/"):
+            console.print(f"不认识的命令 {text}。{HELP}")
+        else:
+            try:
+                last = advisor.reply(session_id, text)
+            except InputError as exc:
+                err_console.print(f"[red]{exc}[/red]")
+                continue
+            _print_turn(last)
+
+
+def ask(text: Annotated[list[str], typer.Argument(help="Your question.")]) -> None:
+    """Ask one question and print the advisor's reply."""
+    advisor = make_advisor()
+    try:
+        turn = advisor.diagnose(" ".join(text))
+    except InputError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    _print_turn(turn)
+
+
+def diagnose(
+    texts: Annotated[list[str], typer.Argument(help="Texts, or - to read one per line from stdin.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per text.")] = False,
+) -> None:
+    """Diagnose refusals: reasons, recommendations, warnings (design.md contract with --json)."""
+    items = [line.rstrip("\n") for line in sys.stdin] if texts == ["-"] else texts
+    items = [t for t in items if t.strip()]
+    if not items:
+        err_console.print("No text given; pass one or more texts, or - with texts on stdin.")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    advisor = make_advisor()
+    failed = False
+    for text in items:
+        try:
+            turn = advisor.diagnose(text)
+        except InputError as exc:
+            failed = True
+            if as_json:
+                typer.echo(json.dumps({"text": text[:80], "error": str(exc)}, ensure_ascii=False))
+            else:
+                err_console.print(f"[red]{exc}[/red]")
+            continue
+        if as_json:
+            typer.echo(json.dumps(turn.contract(), ensure_ascii=False))
+            continue
+        table = Table("reason", "confidence", "evidence", title=text[:60])
+        for reason in turn.reasons:
+            table.add_row(reason.code, f"{reason.confidence:.2f}", reason.evidence)
+        console.print(table)
+        for n, rec in enumerate(turn.recommendations, 1):
+            console.print(f" {n}. [{rec.channel}] {rec.title}  fit {rec.fit:.2f}  APR {rec.apr}")
+        for warning in turn.warnings:
+            console.print(f" ⚠ {warning.code}: {warning.message}")
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def apr(
+    text: Annotated[list[str] | None, typer.Argument(help="Describe the loan, e.g. 借1万到手9000 12期每期还1000.")] = None,
+    principal: Annotated[float | None, typer.Option(help="Amount borrowed (yuan).")] = None,
+    received: Annotated[float | None, typer.Option(help="Amount actually received.")] = None,
+    fee: Annotated[float | None, typer.Option(help="Upfront fee (yuan).")] = None,
+    installments: Annotated[int | None, typer.Option(min=1, max=120, help="Number of monthly instalments.")] = None,
+    payment: Annotated[float | None, typer.Option(help="Payment per instalment.")] = None,
+    daily_rate: Annotated[float | None, typer.Option(help="Daily rate in percent (0.05 = 万分之五).")] = None,
+    monthly_rate: Annotated[float | None, typer.Option(help="Monthly rate in percent.")] = None,
+    fee_rate: Annotated[float | None, typer.Option(help="Fee per instalment, percent of principal.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Compute the real annualised cost (APR, IRR method) of a loan offer."""
+    if text:
+        result = apr_from_text(" ".join(text))
+    else:
+        terms = CostTerms(principal=principal, received=received, fee=fee, installments=installments,
+                          payment=payment, daily_rate=daily_rate, monthly_rate=monthly_rate,
+                          installment_fee_rate=fee_rate)  # fmt: skip
+        result = compute_apr(terms)
+    if result is None:
+        err_console.print(
+            "Not enough figures to compute an APR; give the amount, what you received, the number "
+            "of instalments and each payment (or a daily/monthly rate), e.g. 借1万到手9000 12期每期还1000."
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        return
+    verdict = "超过24%，属于高成本借款" if result.high_cost else "在24%以内"
+    console.print(f"实际年化利率（APR）约 [bold]{result.apr:.2f}%[/bold]，复利口径约 {result.effective:.2f}%（{result.method}）；{verdict}。")

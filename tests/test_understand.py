@@ -1,0 +1,111 @@
+"""Understanding Chinese as users write it: numbers, negation, slang, English, intents."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.numbers import parse_number
+from bot.understand import Understander
+
+from .helpers import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def understander() -> Understander:
+    return Understander(SHIPPED)
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [("六百出头", 600), ("八千", 8000), ("1.5万", 15000), ("三十万", 300000), ("20w", 200000),
+     ("百来万", 1000000), ("3k", 3000), ("十几", 15), ("七八", 8), ("两百万", 2000000),
+     ("一万五", 15000), ("三万多", 30000), ("600", 600), ("0.5", 0.5)],
+)  # fmt: skip
+def test_numbers(token: str, value: float) -> None:
+    assert parse_number(token) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        ("芝麻分六百出头，月入八千", {"zhima_score": 600, "monthly_income": 8000}),
+        ("想借20w进货，急用", {"need_amount": 200000, "need_purpose": "inventory", "urgency": "days"}),
+        ("需要1.5万周转", {"need_amount": 15000, "need_purpose": "working_capital"}),
+        ("我开了个奶茶店三年了，纳税B级", {"segment": "sole_proprietor", "years_operating": 3, "tax_rating": "B"}),
+        ("店开了半年", {"years_operating": 0.5}),
+        ("借了七八家网贷", {"lender_count": 8}),
+        ("最近查了12次征信", {"inquiries_recent": 12}),
+        ("逾期了三个月还没还", {"overdue": "current", "overdue_days": 90}),
+        ("以前逾期过，已经还清了", {"overdue": "past"}),
+        ("我今年23岁，在上大学", {"age": 23, "is_student": True}),
+        ("公司给国企供货，国企压了三个月货款", {"segment": "sme", "receivables_large_buyers": True, "need_purpose": "receivable_gap"}),
+        ("名下有套房，还有一张定期存单", {"collateral": ["property", "deposit"]}),
+        ("我没有房，什么抵押都没有", {"collateral": []}),
+    ],
+)
+def test_facts(understander: Understander, text: str, facts: dict[str, object]) -> None:
+    found = understander.understand(text).facts
+    for name, value in facts.items():
+        assert found.get(name) == value, (name, found)
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        ("没有逾期过", {"overdue": "none"}),
+        ("从来没逾期", {"overdue": "none"}),
+        ("我不是学生", {"is_student": False}),
+        ("没交社保", {"social_insurance": False}),
+        ("不开发票", {"invoices": False}),
+        ("没有官司", {"judicial_record": False}),
+    ],
+)
+def test_negation(understander: Understander, text: str, facts: dict[str, object]) -> None:
+    found = understander.understand(text).facts
+    assert {k: found.get(k) for k in facts} == facts
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("征信花了还能下款吗", "frequent_inquiries"), ("我是白户", "thin_file"), ("黑户能借吗", "overdue_record"),
+     ("好多口子都借了", "multi_lending"), ("卡都刷爆了", "high_debt"), ("收的都是现金", "income_unverified")],
+)  # fmt: skip
+def test_slang_hints(understander: Understander, text: str, hint: str) -> None:
+    assert hint in understander.understand(text).hints
+
+
+@pytest.mark.parametrize(
+    ("text", "platform", "symptom"),
+    [("借呗有入口没额度", "jiebei", "entry_no_limit"), ("借被暂时无法开通", "jiebei", "cannot_open"),
+     ("花呗被降额了", "huabei", "limit_cut"), ("网商贷额度被冻结了", "mybank", "limit_closed"),
+     ("银行贷款申请被拒", "bank", "application_rejected"), ("信用卡逾期了，借呗也被关了", "jiebei", "limit_closed"),
+     ("my huabei limit got cut", "huabei", "limit_cut"), ("Jiebei rejected me", "jiebei", "application_rejected")],
+)  # fmt: skip
+def test_platform_and_symptom(understander: Understander, text: str, platform: str, symptom: str) -> None:
+    facts = understander.understand(text).facts
+    assert (facts.get("platform"), facts.get("symptom")) == (platform, symptom)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("借呗为什么开不了", "diagnose"), ("我想借10万进货，去哪借", "find_financing"),
+     ("借1万到手9000，12期每期还1000，年化多少", "compute_cost"), ("银税互动是什么", "ask_product"),
+     ("你好", "small_talk"), ("今天天气怎么样", "out_of_scope"), ("帮我做个假流水", "unsafe"),
+     ("怎么套现花呗", "unsafe"), ("征信修复靠谱吗能删逾期吗", "unsafe")],
+)  # fmt: skip
+def test_intents(understander: Understander, text: str, intent: str) -> None:
+    assert understander.understand(text).intent == intent
+
+
+def test_english_and_mixed(understander: Understander) -> None:
+    result = understander.understand("I run a small shop, my credit score is 580, I need 50k for stock")
+    assert result.lang == "en"
+    assert result.facts["segment"] == "sole_proprietor"
+    assert result.facts["zhima_score"] == 580 and result.facts["need_amount"] == 50000
+    assert result.facts["need_purpose"] == "inventory"
+    assert understander.understand("花呗limit被cut了").lang == "zh"
+
+
+def test_evidence_keeps_the_users_words(understander: Understander) -> None:
+    result = understander.understand("我的芝麻分才580，其他都还好")
+    assert "580" in result.evidence["zhima_score"]
