@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test check index eval clean
+.PHONY: run chat test check eval bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -11,10 +11,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: set up, check the knowledge base, start the advisor (CLI chat until the web server lands)
+## run: set up, check the knowledge base, build the index, start the advisor (CLI chat for now)
 run: $(STAMP)
 	$(VENV)/bin/finadvisor kb check
+	$(VENV)/bin/finadvisor index
 	$(VENV)/bin/finadvisor chat
+
+## eval: quality figures on the project's own labelled sets
+eval: $(STAMP)
+	$(VENV)/bin/finadvisor eval retrieval
+	$(VENV)/bin/finadvisor eval diagnosis
+
+## bench: speed and memory figures (not tests)
+bench: $(STAMP)
+	$(VENV)/bin/python bench/bench_retrieval.py
+	$(VENV)/bin/python bench/bench_turn.py
 
 chat: $(STAMP)
 	$(VENV)/bin/finadvisor chat

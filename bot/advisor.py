@@ -119,14 +119,17 @@ class Advisor:
         pending = previous.asked[-1] if previous.asked else None
         if pending and not understanding.skip:
             self.understander.answer(pending, text, understanding)
-        if pending and understanding.intent == "ask_product" and (
-            understanding.skip or understanding.facts or understanding.hints
+        if (
+            pending
+            and understanding.intent == "ask_product"
+            and (understanding.skip or understanding.facts or understanding.hints)
         ):
             understanding.intent = "diagnose"  # an answer to our question continues the diagnosis
         lang = understanding.lang
         profile = self._merge(previous, understanding)
         turn = Turn(intent=understanding.intent, lang=lang, profile=profile)  # type: ignore[arg-type]
-        citations = Citations(self._resolver(text))
+        resolve = self._resolver(text)
+        citations = Citations(resolve)
         substantive = set(understanding.facts) - {"urgency", "region"}
         if understanding.intent == "out_of_scope" or (
             understanding.intent == "small_talk" and not substantive
@@ -139,13 +142,13 @@ class Advisor:
         for reason in reasons:
             doc = self.diagnoser.advice.get(reason.code, {}).get("doc")
             if doc:
-                reason.citations = [self._resolver(text)(doc).anchor]
+                reason.citations = [resolve(doc).anchor]
         recommendations = self.recommender.recommend(profile, reasons, lang)
         guard = self.guard.check(text, understanding, profile, recommendations, lang)
         if guard.refusal_kind is not None:
             recommendations = [r for r in recommendations if r.channel == "credit_improvement"]
         for rec in recommendations:
-            rec.citations = [self._resolver(text)(rec.citations[0]).anchor]
+            rec.citations = [resolve(rec.citations[0]).anchor]
         follow_up = None
         if understanding.intent in {"diagnose", "find_financing"} and guard.refusal is None:
             follow_up = choose_follow_up(self.diagnoser, self.recommender, profile, lang)
@@ -159,7 +162,12 @@ class Advisor:
             lead = self.composer.text(lang, "not_covered")
         show_diagnosis = understanding.intent in {"diagnose", "find_financing", "unsafe"} or any(
             value is not None
-            for value in (profile.symptom, profile.need_amount, profile.need_purpose, profile.borrowing_to_repay)
+            for value in (
+                profile.symptom,
+                profile.need_amount,
+                profile.need_purpose,
+                profile.borrowing_to_repay,
+            )
         )
         turn.profile = profile
         turn.reasons = reasons if show_diagnosis else []
@@ -172,7 +180,8 @@ class Advisor:
             lang,
             citations,
             reasons=turn.reasons,
-            possible_only=bool(turn.reasons) and all(self.diagnoser.is_possibility(r) for r in turn.reasons),
+            possible_only=bool(turn.reasons)
+            and all(self.diagnoser.is_possibility(r) for r in turn.reasons),
             recommendations=turn.recommendations,
             warnings=turn.warnings,
             follow_up=follow_up,
@@ -180,7 +189,8 @@ class Advisor:
             apr_asked=understanding.intent == "compute_cost",
             passages=passages,
             lead=lead,
-            lenders_allowed=self.recommender.lenders_allowed(profile) and profile.overdue != "current",
+            lenders_allowed=self.recommender.lenders_allowed(profile)
+            and profile.overdue != "current",
         )
         turn.citations = citations.items
         return turn
@@ -201,15 +211,15 @@ class Advisor:
     # ---- citations -------------------------------------------------------------------------
 
     def _resolver(self, query: str) -> Any:
-        cache: dict[str, Citation] = {}
+        best: dict[str, Any] = {}
 
         def resolve(doc_id: str) -> Citation:
-            if doc_id not in cache:
-                title, updated = self._titles.get(doc_id, (doc_id, ""))
-                hits = self.index.search(query, 1, mode="bm25", filters={"doc_id": [doc_id]})
-                heading = hits[0].chunk.heading if hits else self._first_heading(doc_id)
-                cache[doc_id] = Citation(n=0, doc_id=doc_id, heading=heading, title=title, updated=updated)
-            return cache[doc_id]
+            if not best:
+                best.update(self.index.best_chunk_per_doc(query))
+            title, updated = self._titles.get(doc_id, (doc_id, ""))
+            chunk = best.get(doc_id)
+            heading = chunk.heading if chunk is not None else self._first_heading(doc_id)
+            return Citation(n=0, doc_id=doc_id, heading=heading, title=title, updated=updated)
 
         return resolve
 

@@ -98,19 +98,39 @@ def parse_cost_terms(text: str) -> CostTerms:
     """Pull loan cost figures out of a message."""
     t = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
     t = t.replace("，", ",").replace("：", ":")
-    principal = _num(r"(?:借了?|贷了?|借款|本金|额度|borrow(?:ed)?|loan of)\s*{NUM}|{NUM}\s*(?:yuan|元)?\s*loan", t)
-    received = _num(r"(?:到手|实际到账|到账|实际拿到|拿到手|only got|only receive[sd]?|receive[sd]?)\s*(?:只有|只)?\s*{NUM}", t)
-    fee = _num(r"(?:手续费|服务费|砍头息?|管理费|会员费|保险费|咨询费|担保费|fee of|fee)\s*(?:是|收了?|要)?\s*{NUM}(?!\s*[%％个])", t)
+    principal = _num(
+        r"(?:借了?|贷了?|借款|本金|额度|borrow(?:ed)?|loan of)\s*{NUM}|{NUM}\s*(?:yuan|元)?\s*loan",
+        t,
+    )
+    received = _num(
+        r"(?:到手|实际到账|到账|实际拿到|拿到手|only got|only receive[sd]?|receive[sd]?)\s*(?:只有|只)?\s*{NUM}",
+        t,
+    )
+    fee = _num(
+        r"(?:手续费|服务费|砍头息?|管理费|会员费|保险费|咨询费|担保费|fee of|fee)\s*(?:是|收了?|要)?\s*{NUM}(?!\s*[%％个])",
+        t,
+    )
     fee = fee or _num(r"(?:先扣|扣|扣掉|扣了)\s*{NUM}", t)
-    installments = _num(r"(?:分|共|一共)?\s*{NUM}\s*(?:期|个月还清)|(?:{NUM})\s*(?:installments|months)", t)
-    payment = _num(r"(?:每期|每月|每个月|一期|一个月)\s*(?:还|要还|还款)?\s*{NUM}|(?:pay|repay)\s*{NUM}\s*(?:a|per|each) month", t)
+    installments = _num(
+        r"(?:分|共|一共)?\s*{NUM}\s*(?:期|个月还清)|(?:{NUM})\s*(?:installments|months)", t
+    )
+    payment = _num(
+        r"(?:每期|每月|每个月|一期|一个月)\s*(?:还|要还|还款)?\s*{NUM}|(?:pay|repay)\s*{NUM}\s*(?:a|per|each) month",
+        t,
+    )
     daily = _rate(r"(?:日息|日利率|日利息|一天利息|daily rate)\s*(?:是|为)?\s*" + _RATE_TOKEN, t)
     monthly = _rate(r"(?:月息|月利率|月利息|monthly rate)\s*(?:是|为)?\s*" + _RATE_TOKEN, t)
 
-    per_fee = _rate(r"(?:每期手续费|每期费率|分期费率|每月手续费|每个月手续费)\s*(?:率)?\s*(?:是|为)?\s*(?:本金的)?\s*" + _RATE_TOKEN, t)
+    per_fee = _rate(
+        r"(?:每期手续费|每期费率|分期费率|每月手续费|每个月手续费)\s*(?:率)?\s*(?:是|为)?\s*(?:本金的)?\s*"
+        + _RATE_TOKEN,
+        t,
+    )
     weekly = _rate(r"(?:一周|每周|7天|七天)\s*(?:收|要|利息)?\s*" + _RATE_TOKEN, t)
     stated = _rate(r"(?:年化|年利率|年息|apr)\s*(?:利率)?\s*(?:是|为|约)?\s*" + _RATE_TOKEN, t)
-    days = _num(r"{NUM}\s*天(?:后|内|到期)?\s*(?:还|要还|归还)", t) or _num(r"(?:借|期限)\s*{NUM}\s*天", t)
+    days = _num(r"{NUM}\s*天(?:后|内|到期)?\s*(?:还|要还|归还)", t) or _num(
+        r"(?:借|期限)\s*{NUM}\s*天", t
+    )
     if days is None and re.search(r"(一年|1年|12个月)(?:后|到期)\s*(?:一次性)?还", t):
         days = 365
     repay_total = _num(r"(?:天|到期|一次性|总共|一共|后)\s*(?:要)?还\s*{NUM}", t)
@@ -145,13 +165,22 @@ def compute_apr(terms: CostTerms) -> AprResult | None:
         return _irr_result([in_hand] + [-payment] * n, terms, "IRR（每期手续费按初始本金收取）")
     if terms.weekly_rate is not None:
         apr = terms.weekly_rate * 365 / 7
-        return AprResult(apr, ((1 + terms.weekly_rate / 100) ** (365 / 7) - 1) * 100, "周费率×365÷7（单利）", terms)
+        return AprResult(
+            apr,
+            ((1 + terms.weekly_rate / 100) ** (365 / 7) - 1) * 100,
+            "周费率×365÷7（单利）",
+            terms,
+        )
     if terms.daily_rate is not None:
         apr = terms.daily_rate * 365
-        return AprResult(apr, ((1 + terms.daily_rate / 100) ** 365 - 1) * 100, "日利率×365（单利）", terms)
+        return AprResult(
+            apr, ((1 + terms.daily_rate / 100) ** 365 - 1) * 100, "日利率×365（单利）", terms
+        )
     if terms.monthly_rate is not None:
         apr = terms.monthly_rate * 12
-        return AprResult(apr, ((1 + terms.monthly_rate / 100) ** 12 - 1) * 100, "月利率×12（单利）", terms)
+        return AprResult(
+            apr, ((1 + terms.monthly_rate / 100) ** 12 - 1) * 100, "月利率×12（单利）", terms
+        )
     if terms.stated_apr is not None:
         return AprResult(terms.stated_apr, terms.stated_apr, "按对方给出的年化利率", terms)
     if in_hand and terms.days and terms.repay_total and terms.repay_total > in_hand:

@@ -34,7 +34,9 @@ class Citations:
         self.resolve = resolve
         self.items: list[Citation] = []
 
-    def cite(self, doc_id: str, heading: str | None = None, title: str = "", updated: str = "") -> str:
+    def cite(
+        self, doc_id: str, heading: str | None = None, title: str = "", updated: str = ""
+    ) -> str:
         """The ``[n]`` marker for a document or a ``doc_id#heading`` anchor."""
         if heading is None and "#" in doc_id:
             doc_id, heading = doc_id.split("#", 1)
@@ -104,7 +106,9 @@ class Composer:
             for rec in plan:
                 action = self.actions.get(rec.product)
                 days = action.days_min if action and action.days_min is not None else 0
-                when = t(lang, "plan_now" if days <= 30 else "plan_soon" if days <= 90 else "plan_later")
+                when = t(
+                    lang, "plan_now" if days <= 30 else "plan_soon" if days <= 90 else "plan_later"
+                )
                 lines.append(t(lang, "plan_line", when=when, title=rec.title, detail=rec.speed,
                                cite=citations.cite(rec.citations[0])))  # fmt: skip
             parts.append("\n".join(lines))
@@ -127,7 +131,9 @@ class Composer:
         if passages:
             lines = [t(lang, "answer_header")]
             for passage in passages:
-                cite = citations.cite(passage.doc_id, passage.heading, passage.title, passage.updated)
+                cite = citations.cite(
+                    passage.doc_id, passage.heading, passage.title, passage.updated
+                )
                 lines.append(t(lang, "passage_line", text=_excerpt(passage.text), cite=cite))
             parts.append("\n".join(lines))
         if warnings:

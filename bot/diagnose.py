@@ -86,7 +86,10 @@ class Diagnoser:
         if profile.symptom is not None:
             label = self.taxonomy.label("symptoms", profile.symptom, lang)
             for code, weight in self._prior(profile).items():
-                scores[code] = (weight, f"{label}时常见的可能原因" if lang == "zh" else f"a common cause of '{label}'")
+                scores[code] = (
+                    weight,
+                    f"{label}时常见的可能原因" if lang == "zh" else f"a common cause of '{label}'",
+                )
         for code, words in hints.items():
             current = scores.get(code, (0.0, ""))[0]
             if self.hint_confidence > current:
@@ -124,7 +127,10 @@ class Diagnoser:
         """The user's own words for the facts a rule used, else the rule's description."""
         words = [profile.evidence[f] for f in rule.when if profile.evidence.get(f)]
         if rule.when.keys() & {"debt_to_income"}:
-            words = [profile.evidence.get("monthly_debt_payment", ""), profile.evidence.get("monthly_income", "")]
+            words = [
+                profile.evidence.get("monthly_debt_payment", ""),
+                profile.evidence.get("monthly_income", ""),
+            ]
         words = [w for w in dict.fromkeys(words) if w]
         return f"{rule.evidence}（“{'；'.join(words)}”）" if words else rule.evidence
 

@@ -69,7 +69,9 @@ def evaluate_diagnosis(
 ) -> DiagnosisScores:
     """Run every case through ``Advisor.reply`` in a fresh session and score it."""
     scores = DiagnosisScores(cases=len(cases))
-    failures: dict[str, list[str]] = {k: [] for k in ("reasons", "channels", "forbidden", "warnings", "facts")}
+    failures: dict[str, list[str]] = {
+        k: [] for k in ("reasons", "channels", "forbidden", "warnings", "facts")
+    }
     counts = {"reasons": 0, "channels": 0, "warnings": 0, "facts": 0}
     hits = {"reasons": 0, "channels": 0, "warnings": 0, "facts": 0, "forbidden": 0}
     for case in cases:

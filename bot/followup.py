@@ -76,4 +76,8 @@ def choose_follow_up(
     if best is None:
         return None
     question = diagnoser.questions[best[1]]
-    return FollowUp(field=best[1], question=str(question[lang]), options=[str(o) for o in question.get("options", [])])
+    return FollowUp(
+        field=best[1],
+        question=str(question[lang]),
+        options=[str(o) for o in question.get("options", [])],
+    )

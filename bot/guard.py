@@ -62,7 +62,9 @@ class Guard:
             warnings.append(Warning(code="high_cost", message=self._message(
                 "high_cost", lang, apr=f"{result.apr.apr:.1f}%", method=result.apr.method)))  # fmt: skip
         elif self._said(text, "high_cost_phrases"):
-            warnings.append(Warning(code="high_cost", message=self._message("high_cost_generic", lang)))
+            warnings.append(
+                Warning(code="high_cost", message=self._message("high_cost_generic", lang))
+            )
         if profile.borrowing_to_repay or profile.need_purpose == "repay_debt":
             warnings.append(Warning(code="debt_spiral", message=self._message("debt_spiral", lang)))
         mismatch = self._purpose_mismatch(text, understanding, profile)
@@ -75,11 +77,15 @@ class Guard:
                 if kind in {"credit_repair", "intermediary", "fake_materials"} and not any(
                     w.code == "scam_risk" for w in warnings
                 ):
-                    warnings.append(Warning(code="scam_risk", message=self._message("scam_risk", lang)))
+                    warnings.append(
+                        Warning(code="scam_risk", message=self._message("scam_risk", lang))
+                    )
                 break
         return result
 
-    def _purpose_mismatch(self, text: str, understanding: Understanding, profile: Profile) -> str | None:
+    def _purpose_mismatch(
+        self, text: str, understanding: Understanding, profile: Profile
+    ) -> str | None:
         if profile.need_purpose in {"home_purchase", "securities"}:
             return "purpose_mismatch_forbidden"
         business_purpose = profile.need_purpose in {
@@ -90,7 +96,11 @@ class Guard:
             return "purpose_mismatch_consumer"  # cashing out a personal card for the business
         consumer_tool = (
             understanding.consumer_product_for_business
-            or (business_purpose and profile.platform in _CONSUMER_PLATFORMS and profile.symptom is None)
+            or (
+                business_purpose
+                and profile.platform in _CONSUMER_PLATFORMS
+                and profile.symptom is None
+            )
             or (business_purpose and any(w in text for w in ("信用卡", "消费贷", "credit card")))
         )
         return "purpose_mismatch_consumer" if consumer_tool else None

@@ -36,8 +36,10 @@ def parse_number(token: str) -> float | None:
     while text and text[-1] in _UNITS and not (len(text) == 1):
         unit = text[-1]
         # "三十万": cn2an handles chinese units itself; only peel units after arabic digits
-        if re.search(r"[0-9]$", text[:-1]) or text[:-1] in _FUZZY or text[:-1].endswith(
-            ("来", "几", "把")
+        if (
+            re.search(r"[0-9]$", text[:-1])
+            or text[:-1] in _FUZZY
+            or text[:-1].endswith(("来", "几", "把"))
         ):
             multiplier *= _UNITS[unit]
             text = text[:-1]
@@ -56,12 +58,13 @@ def parse_number(token: str) -> float | None:
     if text.startswith(("百", "千")) and text[1:] in {"万"}:
         return _UNITS[text[0]] * _UNITS[text[1]] * multiplier
     try:
-        value = float(text) if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", text) else None
-        if value is None:
-            value = float(cn2an.cn2an(text, "smart"))
+        if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", text):
+            number = float(text)
+        else:
+            number = float(cn2an.cn2an(text, "smart"))
     except (ValueError, KeyError, TypeError):
         return None
-    return value * multiplier
+    return number * multiplier
 
 
 def numbers_in(text: str) -> list[tuple[float, int, int]]:

@@ -6,6 +6,7 @@ someone borrowing to repay loans (then only credit_improvement), lenders a stude
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,12 @@ from .profile import Profile
 from .turn import Reason, Recommendation
 
 _SPEED_ZH = {"minutes": "最快当天", "days": "数天内", "weeks": "数周", "months": "一个月以上"}
-_SPEED_EN = {"minutes": "same day", "days": "within days", "weeks": "weeks", "months": "a month or more"}
+_SPEED_EN = {
+    "minutes": "same day",
+    "days": "within days",
+    "weeks": "weeks",
+    "months": "a month or more",
+}
 
 
 @dataclass
@@ -46,18 +52,22 @@ class Recommender:
             return False
         return profile.need_purpose not in self.policy["never_lend_purposes"]
 
-    def recommend(self, profile: Profile, reasons: list[Reason], lang: str = "zh") -> list[Recommendation]:
+    def recommend(
+        self, profile: Profile, reasons: list[Reason], lang: str = "zh"
+    ) -> list[Recommendation]:
         """Ranked recommendations, best first, diversified across channels."""
-        lenders: list[tuple[float, Recommendation]] = []
+        limit = int(self.policy["max_recommendations"])
+        lenders: list[tuple[float, Product, _Fit]] = []
         if self.lenders_allowed(profile) and profile.overdue != "current":
             for product in self.catalog.products:
                 if self._eligible(product, profile):
                     fit = self._fit(product, profile, reasons, lang)
-                    lenders.append((fit.score, self._card(product, fit, lang)))
+                    lenders.append((fit.score, product, fit))
         lenders.sort(key=lambda item: -item[0])
-        picked = self._diversify([rec for _, rec in lenders])
+        picked = [
+            self._card(product, fit, lang) for _, product, fit in self._diversify(lenders)[:limit]
+        ]
         actions = self._actions(profile, reasons, lang)
-        limit = int(self.policy["max_recommendations"])
         if self._credit_first(profile, reasons):
             return (actions[:2] + picked)[:limit]
         return (picked[: limit - 1] + actions[:1]) if actions else picked[:limit]
@@ -84,7 +94,9 @@ class Recommender:
         )
         if business and product.channel in self.policy["consumer_channels"]:
             return False
-        if purpose and (purpose in product.purposes_forbidden or purpose not in product.purposes_allowed):
+        if purpose and (
+            purpose in product.purposes_forbidden or purpose not in product.purposes_allowed
+        ):
             return False
         if not self._segments(profile) & set(product.segments):
             return False
@@ -99,7 +111,7 @@ class Recommender:
             or (req.age_max is not None and profile.age > req.age_max)
         ):
             return False
-        checks = [
+        checks: list[tuple[Any, Any, Callable[[Any, Any], bool]]] = [
             (req.years_operating_min, profile.years_operating,
              lambda need, have: have >= need),
             (req.tax_rating_in, profile.tax_rating, lambda need, have: have in need),
@@ -130,12 +142,22 @@ class Recommender:
                           w["receivables_match"], "你有大企业/国企的应收账款" if zh else "you hold receivables from large buyers")  # fmt: skip
         self._requirement(fit, req.needs_orders or None, profile.orders_in_hand, w["orders_match"],
                           "你手上有订单" if zh else "you have orders in hand")  # fmt: skip
-        owned = ", ".join(self.taxonomy.label("collateral", c, lang) for c in profile.collateral or [])
+        owned = ", ".join(
+            self.taxonomy.label("collateral", c, lang) for c in profile.collateral or []
+        )
         self._requirement(fit, req.collateral_any_of, profile.collateral, w["collateral_match"],
                           f"你有可用的抵质押物（{owned}）" if zh else f"you have collateral ({owned})")  # fmt: skip
-        if req.collateral_any_of and profile.collateral is None and profile.need_purpose == "receivable_gap":
+        if (
+            req.collateral_any_of
+            and profile.collateral is None
+            and profile.need_purpose == "receivable_gap"
+        ):
             fit.score -= w["requirement_unknown"] / 2  # receivables are the collateral here
-        boost = self.policy["purpose_boost"].get(profile.need_purpose or "", {}).get(product.channel, 0.0)
+        boost = (
+            self.policy["purpose_boost"]
+            .get(profile.need_purpose or "", {})
+            .get(product.channel, 0.0)
+        )
         if boost:
             fit.score += boost
             purpose = self.taxonomy.label("purposes", profile.need_purpose or "", lang)
@@ -145,7 +167,9 @@ class Recommender:
             if lift:
                 fit.score += lift * reason.confidence
                 if reason.confidence >= 0.4:
-                    fit.why.append(f"针对“{reason.label}”的情况" if zh else f"works around '{reason.label}'")
+                    fit.why.append(
+                        f"针对“{reason.label}”的情况" if zh else f"works around '{reason.label}'"
+                    )
         self._amount(fit, product, profile, zh)
         self._speed(fit, product, profile, zh)
         apr = product.apr
@@ -174,7 +198,9 @@ class Recommender:
             return
         if need <= high:
             fit.score += self.weights["amount_covered"]
-            fit.why.append(f"{need / 10000:g}万元在额度范围内" if zh else f"{need:,.0f} is within the limit")
+            fit.why.append(
+                f"{need / 10000:g}万元在额度范围内" if zh else f"{need:,.0f} is within the limit"
+            )
         else:
             fit.score += self.weights["amount_short"]
 
@@ -208,13 +234,17 @@ class Recommender:
             citations=[product.doc_id],
         )
 
-    def _diversify(self, ranked: list[Recommendation]) -> list[Recommendation]:
+    def _diversify(
+        self, ranked: list[tuple[float, Product, _Fit]]
+    ) -> list[tuple[float, Product, _Fit]]:
         per_channel: dict[str, int] = {}
-        first, rest = [], []
-        for rec in ranked:
-            count = per_channel.get(rec.channel, 0)
-            (first if count < int(self.policy["max_per_channel"]) else rest).append(rec)
-            per_channel[rec.channel] = count + 1
+        first: list[tuple[float, Product, _Fit]] = []
+        rest: list[tuple[float, Product, _Fit]] = []
+        for item in ranked:
+            channel = item[1].channel
+            count = per_channel.get(channel, 0)
+            (first if count < int(self.policy["max_per_channel"]) else rest).append(item)
+            per_channel[channel] = count + 1
         return first + rest
 
     def _actions(self, profile: Profile, reasons: list[Reason], lang: str) -> list[Recommendation]:

@@ -125,11 +125,23 @@ class Understander:
         no = any(lowered == p or lowered.startswith(p) for p in answers["negative"])
         if field == "collateral" and no:
             result.set(field, [], text)
-        elif field in {"receivables_large_buyers", "social_insurance", "is_student", "invoices"} and (yes or no):
+        elif field in {
+            "receivables_large_buyers",
+            "social_insurance",
+            "is_student",
+            "invoices",
+        } and (yes or no):
             result.set(field, not no, text)
         elif field == "tax_rating" and re.fullmatch(r"[abmcd]\s*级?", lowered):
             result.set(field, lowered[0].upper(), text)
-        elif field in {"lender_count", "inquiries_recent", "zhima_score", "need_amount", "monthly_income", "years_operating"}:
+        elif field in {
+            "lender_count",
+            "inquiries_recent",
+            "zhima_score",
+            "need_amount",
+            "monthly_income",
+            "years_operating",
+        }:
             from .numbers import numbers_in
 
             found = numbers_in(text)
@@ -137,7 +149,13 @@ class Understander:
                 value = found[0][0]
                 if field == "need_amount" and value < 1000 and "万" not in text:
                     value *= 10000  # "30" in answer to "how much" means 30万 less often than 30 yuan; keep 万 only when tiny
-                result.set(field, int(value) if field in {"lender_count", "inquiries_recent", "zhima_score"} else value, text)
+                result.set(
+                    field,
+                    int(value)
+                    if field in {"lender_count", "inquiries_recent", "zhima_score"}
+                    else value,
+                    text,
+                )
 
     def retracted(self, facts: dict[str, Any]) -> set[str]:
         """Hints that facts of this message contradict (a correction drops the old hint)."""
@@ -298,9 +316,17 @@ class Understander:
         if value is None:
             return None
         if name == "years_operating":
-            return round(value / 12, 2) if unit == "个月" or (unit or "").startswith("month") else value
+            return (
+                round(value / 12, 2)
+                if unit == "个月" or (unit or "").startswith("month")
+                else value
+            )
         if name == "overdue_days":
-            return int(value * 30) if unit == "个月" or (unit or "").startswith("month") else int(value)
+            return (
+                int(value * 30)
+                if unit == "个月" or (unit or "").startswith("month")
+                else int(value)
+            )
         if name == "need_term_months":
             return int(value * 12) if unit == "年" else int(value)
         bounds = {"zhima_score": (350, 950), "age": (16, 90), "lender_count": (0, 200),
@@ -316,7 +342,9 @@ class Understander:
         facts = result.facts
         if facts.get("need_purpose") == "repay_debt" or facts.get("borrowing_to_repay"):
             facts.setdefault("borrowing_to_repay", True)
-            result.evidence.setdefault("borrowing_to_repay", result.evidence.get("need_purpose", ""))
+            result.evidence.setdefault(
+                "borrowing_to_repay", result.evidence.get("need_purpose", "")
+            )
             facts["need_purpose"] = "repay_debt"
             result.evidence.setdefault("need_purpose", result.evidence["borrowing_to_repay"])
         if facts.get("borrowing_to_repay") is False and facts.get("need_purpose") == "repay_debt":
@@ -329,7 +357,10 @@ class Understander:
             w in text for w in ("信用卡", "消费贷", "消费金融", "credit card")
         )
         result.consumer_product_for_business = bool(business_purpose and consumer_tool)
-        if facts.get("need_purpose") in {"consumption", "education", "medical"} and "segment" not in facts:
+        if (
+            facts.get("need_purpose") in {"consumption", "education", "medical"}
+            and "segment" not in facts
+        ):
             result.set("segment", "consumer", result.evidence["need_purpose"])
         if facts.get("is_student") and "age_or_eligibility" not in result.hints:
             result.hints["age_or_eligibility"] = result.evidence.get("is_student", "")

@@ -60,7 +60,9 @@ def chat(
             console.print("已清空，重新开始。")
         elif text == "/profile":
             known = advisor.profile(session_id).known()
-            console.print(json.dumps(known, ensure_ascii=False, indent=1) if known else "还没有记录任何信息。")
+            console.print(
+                json.dumps(known, ensure_ascii=False, indent=1) if known else "还没有记录任何信息。"
+            )
         elif text == "/sources":
             if last is None or not last.citations:
                 console.print("上一轮没有引用来源。")
@@ -89,7 +91,9 @@ def ask(text: Annotated[list[str], typer.Argument(help="Your question.")]) -> No
 
 
 def diagnose(
-    texts: Annotated[list[str], typer.Argument(help="Texts, or - to read one per line from stdin.")],
+    texts: Annotated[
+        list[str], typer.Argument(help="Texts, or - to read one per line from stdin.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per text.")] = False,
 ) -> None:
     """Diagnose refusals: reasons, recommendations, warnings (design.md contract with --json)."""
@@ -126,15 +130,24 @@ def diagnose(
 
 
 def apr(
-    text: Annotated[list[str] | None, typer.Argument(help="Describe the loan, e.g. 借1万到手9000 12期每期还1000.")] = None,
+    text: Annotated[
+        list[str] | None,
+        typer.Argument(help="Describe the loan, e.g. 借1万到手9000 12期每期还1000."),
+    ] = None,
     principal: Annotated[float | None, typer.Option(help="Amount borrowed (yuan).")] = None,
     received: Annotated[float | None, typer.Option(help="Amount actually received.")] = None,
     fee: Annotated[float | None, typer.Option(help="Upfront fee (yuan).")] = None,
-    installments: Annotated[int | None, typer.Option(min=1, max=120, help="Number of monthly instalments.")] = None,
+    installments: Annotated[
+        int | None, typer.Option(min=1, max=120, help="Number of monthly instalments.")
+    ] = None,
     payment: Annotated[float | None, typer.Option(help="Payment per instalment.")] = None,
-    daily_rate: Annotated[float | None, typer.Option(help="Daily rate in percent (0.05 = 万分之五).")] = None,
+    daily_rate: Annotated[
+        float | None, typer.Option(help="Daily rate in percent (0.05 = 万分之五).")
+    ] = None,
     monthly_rate: Annotated[float | None, typer.Option(help="Monthly rate in percent.")] = None,
-    fee_rate: Annotated[float | None, typer.Option(help="Fee per instalment, percent of principal.")] = None,
+    fee_rate: Annotated[
+        float | None, typer.Option(help="Fee per instalment, percent of principal.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Compute the real annualised cost (APR, IRR method) of a loan offer."""
@@ -155,4 +168,6 @@ def apr(
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
         return
     verdict = "超过24%，属于高成本借款" if result.high_cost else "在24%以内"
-    console.print(f"实际年化利率（APR）约 [bold]{result.apr:.2f}%[/bold]，复利口径约 {result.effective:.2f}%（{result.method}）；{verdict}。")
+    console.print(
+        f"实际年化利率（APR）约 [bold]{result.apr:.2f}%[/bold]，复利口径约 {result.effective:.2f}%（{result.method}）；{verdict}。"
+    )

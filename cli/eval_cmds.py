@@ -52,7 +52,9 @@ def eval_retrieval(
 def eval_diagnosis(
     cases_path: Annotated[Path, typer.Option("--cases", help="YAML case set.")] = EVAL_DIR
     / "diagnosis.yaml",
-    show_failures: Annotated[bool, typer.Option("--failures", help="List failing case ids.")] = False,
+    show_failures: Annotated[
+        bool, typer.Option("--failures", help="List failing case ids.")
+    ] = False,
 ) -> None:
     """Print reasons/channels top-3 hit, forbidden-channel rate, warnings recall, fact accuracy."""
     cases = load_diagnosis_cases(cases_path)

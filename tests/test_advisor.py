@@ -25,10 +25,21 @@ def new_session() -> str:
 def test_contract_shape(advisor: Advisor) -> None:
     turn = advisor.diagnose("借呗有入口没额度，近三个月查了8次征信，芝麻分640")
     contract = turn.contract()
-    assert set(contract) == {"profile", "reasons", "recommendations", "warnings", "missing", "citations"}
+    assert set(contract) == {
+        "profile",
+        "reasons",
+        "recommendations",
+        "warnings",
+        "missing",
+        "citations",
+    }
     assert contract["profile"]["platform"] == "jiebei" and contract["profile"]["zhima_score"] == 640
     top = contract["reasons"][0]
-    assert top["code"] == "frequent_inquiries" and top["confidence"] >= 0.8 and "8次" in top["evidence"]
+    assert (
+        top["code"] == "frequent_inquiries"
+        and top["confidence"] >= 0.8
+        and "8次" in top["evidence"]
+    )
     confidences = [r["confidence"] for r in contract["reasons"]]
     assert confidences == sorted(confidences, reverse=True) and len(confidences) <= 4
     for rec in contract["recommendations"]:
@@ -168,9 +179,11 @@ def test_bad_input_does_not_touch_the_session(advisor: Advisor) -> None:
 def test_pii_is_masked_before_storage(advisor: Advisor) -> None:
     session = new_session()
     advisor.reply(session, "我手机13812345678，身份证110105199001011234，借呗没额度")
-    raw = sqlite3.connect(advisor.settings.data_dir / "sessions.sqlite3").execute(
-        "SELECT * FROM sessions WHERE session_id = ?", (session,)
-    ).fetchone()
+    raw = (
+        sqlite3.connect(advisor.settings.data_dir / "sessions.sqlite3")
+        .execute("SELECT * FROM sessions WHERE session_id = ?", (session,))
+        .fetchone()
+    )
     stored = " ".join(str(col) for col in raw)
     assert "13812345678" not in stored and "110105199001011234" not in stored
     assert "138****5678" in stored

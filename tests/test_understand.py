@@ -29,16 +29,25 @@ def test_numbers(token: str, value: float) -> None:
     ("text", "facts"),
     [
         ("芝麻分六百出头，月入八千", {"zhima_score": 600, "monthly_income": 8000}),
-        ("想借20w进货，急用", {"need_amount": 200000, "need_purpose": "inventory", "urgency": "days"}),
+        (
+            "想借20w进货，急用",
+            {"need_amount": 200000, "need_purpose": "inventory", "urgency": "days"},
+        ),
         ("需要1.5万周转", {"need_amount": 15000, "need_purpose": "working_capital"}),
-        ("我开了个奶茶店三年了，纳税B级", {"segment": "sole_proprietor", "years_operating": 3, "tax_rating": "B"}),
+        (
+            "我开了个奶茶店三年了，纳税B级",
+            {"segment": "sole_proprietor", "years_operating": 3, "tax_rating": "B"},
+        ),
         ("店开了半年", {"years_operating": 0.5}),
         ("借了七八家网贷", {"lender_count": 8}),
         ("最近查了12次征信", {"inquiries_recent": 12}),
         ("逾期了三个月还没还", {"overdue": "current", "overdue_days": 90}),
         ("以前逾期过，已经还清了", {"overdue": "past"}),
         ("我今年23岁，在上大学", {"age": 23, "is_student": True}),
-        ("公司给国企供货，国企压了三个月货款", {"segment": "sme", "receivables_large_buyers": True, "need_purpose": "receivable_gap"}),
+        (
+            "公司给国企供货，国企压了三个月货款",
+            {"segment": "sme", "receivables_large_buyers": True, "need_purpose": "receivable_gap"},
+        ),
         ("名下有套房，还有一张定期存单", {"collateral": ["property", "deposit"]}),
         ("我没有房，什么抵押都没有", {"collateral": []}),
     ],
@@ -81,7 +90,9 @@ def test_slang_hints(understander: Understander, text: str, hint: str) -> None:
      ("银行贷款申请被拒", "bank", "application_rejected"), ("信用卡逾期了，借呗也被关了", "jiebei", "limit_closed"),
      ("my huabei limit got cut", "huabei", "limit_cut"), ("Jiebei rejected me", "jiebei", "application_rejected")],
 )  # fmt: skip
-def test_platform_and_symptom(understander: Understander, text: str, platform: str, symptom: str) -> None:
+def test_platform_and_symptom(
+    understander: Understander, text: str, platform: str, symptom: str
+) -> None:
     facts = understander.understand(text).facts
     assert (facts.get("platform"), facts.get("symptom")) == (platform, symptom)
 
@@ -98,7 +109,9 @@ def test_intents(understander: Understander, text: str, intent: str) -> None:
 
 
 def test_english_and_mixed(understander: Understander) -> None:
-    result = understander.understand("I run a small shop, my credit score is 580, I need 50k for stock")
+    result = understander.understand(
+        "I run a small shop, my credit score is 580, I need 50k for stock"
+    )
     assert result.lang == "en"
     assert result.facts["segment"] == "sole_proprietor"
     assert result.facts["zhima_score"] == 580 and result.facts["need_amount"] == 50000

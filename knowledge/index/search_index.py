@@ -485,6 +485,19 @@ class SearchIndex:
                     break
         return hits
 
+    def best_chunk_per_doc(self, query: str) -> dict[str, Chunk]:
+        """For every document, its chunk with the highest BM25 score for ``query`` (one pass)."""
+        if self._bm25 is None:
+            self.load()
+        assert self._bm25 is not None
+        tokens = [t for t in self.tokenizer.query_tokens(query) if t in self._bm25.vocab_dict]
+        best: dict[str, tuple[float, Chunk]] = {}
+        scores = self._bm25.get_scores(tokens) if tokens else [0.0] * len(self.chunks)
+        for chunk, score in zip(self.chunks, scores, strict=False):
+            if chunk.doc_id not in best or score > best[chunk.doc_id][0]:
+                best[chunk.doc_id] = (float(score), chunk)
+        return {doc_id: chunk for doc_id, (_, chunk) in best.items()}
+
     def _dense_search(self, query: str, k: int, filters: Filters | None) -> list[Hit]:
         if not self.dense_available:
             return []

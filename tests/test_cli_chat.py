@@ -1,0 +1,74 @@
+"""The CLI chat, ask, diagnose and apr commands through CliRunner with scripted stdin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+def test_chat_with_piped_stdin(shipped_data_env: Path) -> None:
+    script = "借呗有入口没额度，芝麻分620\n/profile\n不对，芝麻分是680\n/profile\n/sources\n/reset\n/profile\n/nope\n/quit\n"
+    result = runner.invoke(app, ["chat"], input=script)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "平台评分偏低" in out  # the diagnosis was shown
+    assert '"zhima_score": 620' in out and '"zhima_score": 680' in out  # correction replaced it
+    assert "jiebei-no-limit-causes#" in out or "zhima-credit#" in out  # /sources lists anchors
+    assert "还没有记录任何信息" in out  # after /reset
+    assert "不认识的命令" in out
+
+
+def test_chat_bad_input_keeps_going(shipped_data_env: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FINADVISOR_MAX_MESSAGE_CHARS", "50")
+    result = runner.invoke(app, ["chat"], input="借" * 80 + "\n花呗被降额了\n")
+    assert result.exit_code == 0
+    assert "消息太长" in result.stderr and "可能的原因" in result.stdout
+
+
+def test_ask(shipped_data_env: Path) -> None:
+    result = runner.invoke(app, ["ask", "银税互动是什么"])
+    assert result.exit_code == 0 and "tax-loan#" in result.stdout
+
+
+def test_diagnose_json_contract_from_stdin(shipped_data_env: Path) -> None:
+    texts = "借呗有入口没额度，近三个月查了8次征信\n\n开饭店的个体户，想借20万进货，纳税B级\n"
+    result = runner.invoke(app, ["diagnose", "--json", "-"], input=texts)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    assert set(lines[0]) == {
+        "profile",
+        "reasons",
+        "recommendations",
+        "warnings",
+        "missing",
+        "citations",
+    }
+    assert lines[0]["reasons"][0]["code"] == "frequent_inquiries"
+    assert lines[1]["recommendations"][0]["channel"] == "bank_tax_loan"
+
+
+def test_diagnose_bad_text_exit_code(shipped_data_env: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FINADVISOR_MAX_MESSAGE_CHARS", "20")
+    result = runner.invoke(app, ["diagnose", "--json", "花呗被降额了", "借" * 30])
+    assert result.exit_code == 2
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "reasons" in lines[0] and "error" in lines[1]
+    assert runner.invoke(app, ["diagnose", "-"], input="\n").exit_code == 2
+
+
+def test_apr_command() -> None:
+    text = runner.invoke(app, ["apr", "--json", "借10万，服务费1000，12期每期还8833.3"])
+    assert text.exit_code == 0
+    assert json.loads(text.stdout)["apr"] == 12.8  # the official worked example (公告〔2021〕第3号)
+    options = runner.invoke(app, ["apr", "--principal", "10000", "--received", "9000",
+                                  "--installments", "12", "--payment", "1000"])  # fmt: skip
+    assert options.exit_code == 0 and "56.75%" in options.stdout and "高成本" in options.stdout
+    missing = runner.invoke(app, ["apr", "随便借点"])
+    assert missing.exit_code == 2 and "Not enough figures" in missing.stderr
