@@ -11,11 +11,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: set up, check the knowledge base, build the index, start the advisor (CLI chat for now)
+## run: set up, check the knowledge base, build the index, serve web chat + API on :8000
 run: $(STAMP)
 	$(VENV)/bin/finadvisor kb check
-	$(VENV)/bin/finadvisor index
-	$(VENV)/bin/finadvisor chat
+	$(VENV)/bin/finadvisor serve --host 127.0.0.1 --port 8000
 
 ## eval: quality figures on the project's own labelled sets
 eval: $(STAMP)

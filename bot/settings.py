@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     max_message_chars: int = Field(default=2000, ge=1)
+    rate_limit: str = Field(default="60/minute", description="Per-client limit (limits syntax).")
+    # chat platforms: each adapter is mounted only when its secrets are set
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    feishu_app_id: str | None = None
+    feishu_app_secret: str | None = None
+    feishu_verification_token: str | None = None
+    feishu_encrypt_key: str | None = None
+    feishu_api_url: str = "https://open.feishu.cn"
+    dingtalk_app_secret: str | None = None
     # Reciprocal-rank fusion of BM25 and dense rankings: score = sum(weight / (k + rank)), so a
     # larger weight makes that method count more; higher fused scores mean more relevant.
     # Tuned on bench/eval/retrieval.yaml (see `finadvisor eval retrieval`).

@@ -15,6 +15,7 @@ from .common import EXIT_BAD_INPUT, EXIT_PROBLEMS, console, err_console
 from .common import settings as _settings
 from .eval_cmds import eval_app
 from .index_cmds import index_app, search
+from .serve_cmd import serve
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="finadvisor：融资渠道顾问")
 kb_app = typer.Typer(no_args_is_help=True, help="Knowledge-base tools.")
@@ -26,6 +27,7 @@ app.command("chat")(chat)
 app.command("ask")(ask)
 app.command("diagnose")(diagnose)
 app.command("apr")(apr)
+app.command("serve")(serve)
 
 
 @kb_app.command("check")

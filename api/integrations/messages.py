@@ -1,0 +1,23 @@
+"""Every text the chat-platform adapters show to users or callers, in one place."""
+
+from __future__ import annotations
+
+THINKING = "正在分析…"
+HELP = (
+    "我是融资顾问：说说你被拒或降额的情况（平台、芝麻分、有没有逾期、需要多少钱），"
+    "我来分析原因并推荐合法的融资渠道。例如：借呗没额度，芝麻分580。"
+)
+HELP_WORDS = frozenset({"", "help", "帮助", "?", "？"})
+RESET_WORDS = frozenset({"reset", "重新开始"})
+RESET_DONE = "已清空这段对话，重新说说你的情况吧。"
+TEXT_ONLY = "目前只能读文字消息：请用文字描述你的情况。"
+FAILED = "抱歉，顾问暂时出了问题：请稍后再发一次。"
+UNAUTHORIZED = "The request could not be verified; check the platform's signing settings."
+NOT_JSON = "The request body is not valid JSON; send the platform's JSON event."
+NO_ENCRYPT_KEY = "The event is encrypted but no Feishu encrypt key is set; set FINADVISOR_FEISHU_ENCRYPT_KEY."
+DINGTALK_TITLE = "融资顾问"
+
+RECOMMENDATION_LABELS = {
+    "zh": {"apr": "年化利率：", "speed": "到账速度：", "sources": "来源：", "separator": "｜"},
+    "en": {"apr": "APR: ", "speed": "Speed: ", "sources": "Sources: ", "separator": " | "},
+}

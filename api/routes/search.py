@@ -1,0 +1,32 @@
+"""GET /v1/search: hybrid retrieval over the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from ..deps import AdvisorDep, SettingsDep
+from ..schemas import SearchResult
+
+router = APIRouter(prefix="/v1/search", tags=["search"])
+
+
+@router.get("", response_model=list[SearchResult])
+def search(
+    advisor: AdvisorDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(description="The question or keywords.")],
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    mode: Literal["hybrid", "bm25", "dense"] = "hybrid",
+    kind: Annotated[list[str] | None, Query()] = None,
+    channel: Annotated[list[str] | None, Query()] = None,
+) -> list[dict[str, object]]:
+    """Passages best first; ``score`` is higher-is-more-relevant."""
+    if not q.strip():
+        raise HTTPException(422, "Parameter 'q' is empty; pass the words to search for.")
+    if len(q) > settings.max_message_chars:
+        raise HTTPException(413, f"Parameter 'q' is longer than {settings.max_message_chars} characters; shorten it.")
+    filters = {key: values for key, values in (("kind", kind), ("channels", channel)) if values}
+    hits = advisor.index.search(q, k, mode=mode, filters=filters or None)
+    return [hit.as_dict() for hit in hits]
