@@ -21,7 +21,9 @@ from bot.errors import (
 
 log = logging.getLogger("api")
 
-MALFORMED_JSON = "The request body is not valid JSON; send a JSON object such as {\"message\": \"...\"}."
+MALFORMED_JSON = (
+    'The request body is not valid JSON; send a JSON object such as {"message": "..."}.'
+)
 SERVER_ERROR = "Something went wrong on our side; please try again in a moment."
 
 
@@ -40,7 +42,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     if kind == "missing":
         return 422, f"Field '{where}' is required; add it to the request."
     if kind in {"model_attributes_type", "dict_type"}:
-        return 422, "The request body must be a JSON object; send {\"message\": \"...\"}."
+        return 422, 'The request body must be a JSON object; send {"message": "..."}.'
     if kind == "extra_forbidden":
         return 422, f"Field '{where}' is not accepted; remove it from the request."
     return 422, f"Field '{where}' is invalid ({first.get('msg', 'bad value')}); fix it and retry."

@@ -36,7 +36,9 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            too_big = error(413, f"The request body is larger than {self.limit // 1024} KB; send less.")
+            too_big = error(
+                413, f"The request body is larger than {self.limit // 1024} KB; send less."
+            )
             await too_big(scope, receive, send)
             return
         seen = 0
@@ -72,7 +74,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         install_log_masking()
         if app.state.advisor is None:
             app.state.advisor = Advisor(settings)
-        app.state.advisor.index  # build or load the search index before the first request
+        _ = app.state.advisor.index  # build or load the search index before the first request
         yield
 
     app = FastAPI(
@@ -86,6 +88,9 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     install_error_handlers(app)
     for module in (chat, diagnose, search, catalog, docs, sessions, health, openai):
         app.include_router(module.router)
+    from .integrations import mount_integrations
+
+    mount_integrations(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -14,9 +14,11 @@ from knowledge.index import SearchIndex
 from . import messages
 from .compose import Citations, Composer, Passage
 from .diagnose import Diagnoser
-from .errors import EmptyInputError, InputTooLongError
+from .errors import EmptyInputError, InputTooLongError, UnknownBackendError
 from .followup import choose_follow_up, missing_fields
 from .guard import Guard
+from .llm import PROVIDERS, load_chat_model, parse_llm_name
+from .llm_compose import LLMComposer
 from .pii import PiiLogFilter
 from .profile import Profile
 from .recommend import Recommender
@@ -51,10 +53,26 @@ class Advisor:
         self.composer = Composer(self.settings.prompts_dir, self.taxonomy, self.catalog)
         self._store = store
         self._index = index
+        if self.settings.llm:
+            provider, _ = parse_llm_name(
+                self.settings.llm
+            )  # fail at start-up, not mid-conversation
+            if provider not in PROVIDERS:
+                raise UnknownBackendError("LLM provider", provider, PROVIDERS)
         self._titles = {
             d.id: (d.title, d.meta.updated.isoformat())
             for d in load_documents(self.settings.docs_dir)
         }
+
+    @cached_property
+    def llm(self) -> LLMComposer | None:
+        """The LLM composer when ``FINADVISOR_LLM`` is set (model created on first use)."""
+        model = load_chat_model(self.settings)
+        if model is None:
+            return None
+        return LLMComposer(model, self.settings.prompts_dir, self.catalog, self.taxonomy,
+                           deadline=self.settings.llm_deadline,
+                           catalog_dir=self.settings.knowledge_dir)  # fmt: skip
 
     @cached_property
     def store(self) -> SessionStore:
@@ -116,6 +134,7 @@ class Advisor:
 
     def _turn(self, text: str, previous: Profile) -> Turn:
         understanding = self.understander.understand(text)
+        self._llm_extract(text, understanding, previous)
         pending = previous.asked[-1] if previous.asked else None
         if pending and not understanding.skip:
             self.understander.answer(pending, text, understanding)
@@ -176,7 +195,7 @@ class Advisor:
         turn.follow_up = follow_up
         turn.missing = missing_fields(self.diagnoser, profile)
         turn.apr = guard.apr.as_dict() if guard.apr else None
-        turn.reply = self.composer.compose(
+        draft = self.composer.compose(
             lang,
             citations,
             reasons=turn.reasons,
@@ -191,9 +210,31 @@ class Advisor:
             lead=lead,
             lenders_allowed=self.recommender.lenders_allowed(profile)
             and profile.overdue != "current",
+            include_tail=False,
         )
         turn.citations = citations.items
+        body = draft
+        if self.llm is not None:
+            snippets = [p.text for p in passages or []]
+            body, outcome = self.llm.compose(text, turn, draft, snippets)
+            turn.llm = {"used": outcome.used, "attempts": outcome.attempts,
+                        "violations": outcome.violations, "error": outcome.error}  # fmt: skip
+        tail = self.composer.tail(lang, citations, bool(turn.reasons or turn.recommendations))
+        turn.reply = "\n\n".join(part for part in (body, tail) if part)
         return turn
+
+    def _llm_extract(self, text: str, understanding: Understanding, previous: Profile) -> None:
+        """Let the LLM fill key facts the rules missed; facts the rules found always win."""
+        key = ("segment", "platform", "symptom", "need_purpose")
+        if self.llm is None or understanding.intent in {"small_talk", "out_of_scope", "unsafe"}:
+            return
+        known = {**previous.known(), **understanding.facts}
+        if all(k in known for k in key) or len(text) < 6:
+            return
+        timeout = min(self.settings.llm_timeout, self.settings.llm_deadline / 2)
+        for name, value in self.llm.extract(text, timeout=timeout).items():
+            if name not in understanding.facts and previous.known().get(name) is None:
+                understanding.set(name, value, f"（模型理解）{text}")
 
     def _merge(self, previous: Profile, understanding: Understanding) -> Profile:
         facts = dict(understanding.facts)

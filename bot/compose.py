@@ -82,6 +82,7 @@ class Composer:
         passages: list[Passage] | None = None,
         lead: str | None = None,
         lenders_allowed: bool = True,
+        include_tail: bool = True,
     ) -> str:
         """The full reply: lead, diagnosis, plan, alternatives, warnings, question, sources."""
         t = self.text
@@ -141,15 +142,22 @@ class Composer:
                                    + [t(lang, "warning_line", message=w.message) for w in warnings]))  # fmt: skip
         if follow_up is not None:
             parts.append(t(lang, "follow_up", question=follow_up.question))
-        if citations.items:
-            lines = [t(lang, "sources_header")]
-            for item in citations.items:
-                lines.append(t(lang, "source_line", n=item.n, title=item.title,
-                               anchor=item.anchor, updated=item.updated or "—"))  # fmt: skip
-            parts.append("\n".join(lines))
-        if reasons or recommendations:
-            parts.append(t(lang, "disclaimer"))
+        if include_tail:
+            parts.append(self.tail(lang, citations, bool(reasons or recommendations)))
         return "\n\n".join(p for p in parts if p)
+
+    def tail(self, lang: str, citations: Citations, disclaimer: bool) -> str:
+        """The numbered source list and, for advice, the disclaimer."""
+        parts = []
+        if citations.items:
+            lines = [self.text(lang, "sources_header")]
+            for item in citations.items:
+                lines.append(self.text(lang, "source_line", n=item.n, title=item.title,
+                                       anchor=item.anchor, updated=item.updated or "—"))  # fmt: skip
+            parts.append("\n".join(lines))
+        if disclaimer:
+            parts.append(self.text(lang, "disclaimer"))
+        return "\n\n".join(parts)
 
 
 def _excerpt(text: str, limit: int = 160) -> str:

@@ -20,10 +20,9 @@ _CONSUMER_ONLY = frozenset({"zhima_score", "social_insurance", "is_student", "mo
 
 def _signature(diagnoser: Diagnoser, recommender: Recommender, profile: Profile) -> tuple[Any, ...]:
     reasons = diagnoser.diagnose(profile, profile.hints)
-    recommendations = recommender.recommend(profile, reasons)
     return (
         tuple(r.code for r in reasons[:3]),
-        tuple(r.channel for r in recommendations[:3]),
+        tuple(recommender.channel_ranking(profile, reasons, 3)),
     )
 
 
@@ -62,11 +61,8 @@ def choose_follow_up(
             continue
         changes = []
         for value in options:
-            try:
-                hypothetical = profile.model_copy(update={field: value})
-                hypothetical = Profile.model_validate(hypothetical.model_dump())
-            except ValueError:
-                continue
+            # options come from our own data and are valid values: no re-validation needed
+            hypothetical = profile.model_copy(update={field: value})
             changes.append(_distance(base, _signature(diagnoser, recommender, hypothetical)))
         if not changes:
             continue

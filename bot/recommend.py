@@ -57,6 +57,35 @@ class Recommender:
     ) -> list[Recommendation]:
         """Ranked recommendations, best first, diversified across channels."""
         limit = int(self.policy["max_recommendations"])
+        picked = [
+            self._card(product, fit, lang)
+            for _, product, fit in self._lenders(profile, reasons, lang)[:limit]
+        ]
+        actions = self._actions(profile, reasons, lang)
+        if self._credit_first(profile, reasons):
+            return (actions[:2] + picked)[:limit]
+        return (picked[: limit - 1] + actions[:1]) if actions else picked[:limit]
+
+    def channel_ranking(self, profile: Profile, reasons: list[Reason], n: int = 3) -> list[str]:
+        """The channels of the top ``n`` recommendations, without building them (fast path)."""
+        lenders = [p.channel for _, p, _ in self._lenders(profile, reasons, "zh")[:n]]
+        has_action = any(
+            c in action.reasons
+            for action in self.catalog.credit_improvement
+            for c in self._action_weights(profile, reasons)
+        )
+        actions = ["credit_improvement"] if has_action else []
+        if self._credit_first(profile, reasons):
+            return (actions + lenders)[:n]
+        return (
+            (lenders[: n - 1] + actions)
+            if actions and len(lenders) >= n
+            else (lenders + actions)[:n]
+        )
+
+    def _lenders(
+        self, profile: Profile, reasons: list[Reason], lang: str
+    ) -> list[tuple[float, Product, _Fit]]:
         lenders: list[tuple[float, Product, _Fit]] = []
         if self.lenders_allowed(profile) and profile.overdue != "current":
             for product in self.catalog.products:
@@ -64,13 +93,7 @@ class Recommender:
                     fit = self._fit(product, profile, reasons, lang)
                     lenders.append((fit.score, product, fit))
         lenders.sort(key=lambda item: -item[0])
-        picked = [
-            self._card(product, fit, lang) for _, product, fit in self._diversify(lenders)[:limit]
-        ]
-        actions = self._actions(profile, reasons, lang)
-        if self._credit_first(profile, reasons):
-            return (actions[:2] + picked)[:limit]
-        return (picked[: limit - 1] + actions[:1]) if actions else picked[:limit]
+        return self._diversify(lenders)
 
     # ---- filters -----------------------------------------------------------------------------
 
@@ -247,11 +270,15 @@ class Recommender:
             per_channel[channel] = count + 1
         return first + rest
 
-    def _actions(self, profile: Profile, reasons: list[Reason], lang: str) -> list[Recommendation]:
+    def _action_weights(self, profile: Profile, reasons: list[Reason]) -> dict[str, float]:
         weights = {r.code: r.confidence for r in reasons}
         if not self.lenders_allowed(profile):
             weights.setdefault("high_debt", 0.8)
             weights.setdefault("multi_lending", 0.6)
+        return weights
+
+    def _actions(self, profile: Profile, reasons: list[Reason], lang: str) -> list[Recommendation]:
+        weights = self._action_weights(profile, reasons)
         scored = []
         for action in self.catalog.credit_improvement:
             matching = [weights[c] for c in action.reasons if c in weights]

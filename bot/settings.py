@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     llm: str | None = Field(default=None, description="provider:model, e.g. openai:deepseek-chat.")
     llm_base_url: str | None = None
     llm_api_key: str | None = None
+    llm_timeout: float = Field(default=20.0, gt=0, description="Seconds for one LLM request.")
+    llm_deadline: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds for all LLM work in one turn; then the template reply.",
+    )
+    llm_temperature: float = Field(default=0.2, ge=0, le=2)
     max_message_chars: int = Field(default=2000, ge=1)
     rate_limit: str = Field(default="60/minute", description="Per-client limit (limits syntax).")
     # chat platforms: each adapter is mounted only when its secrets are set

@@ -85,6 +85,8 @@ class Turn(BaseModel):
     citations: list[Citation] = []
     follow_up: FollowUp | None = None
     apr: dict[str, Any] | None = None
+    llm: dict[str, Any] | None = None
+    """When an LLM is configured: whether its text was used, attempts, violations, error."""
 
     def contract(self) -> dict[str, Any]:
         """The JSON shape of ``diagnose --json`` and ``POST /v1/diagnose``."""

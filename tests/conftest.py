@@ -87,3 +87,25 @@ def shipped_data_env(shipped_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
     """Point FINADVISOR_DATA_DIR at the already-built shipped index (CLI tests)."""
     monkeypatch.setenv("FINADVISOR_DATA_DIR", str(shipped_index.settings.data_dir))
     return shipped_index.settings.data_dir
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection to a non-loopback address fails during tests (no real LLM, no internet)."""
+    import ipaddress
+    import socket
+
+    original = socket.socket.connect
+
+    def guarded_connect(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            host = str(address[0])
+            try:
+                loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise ConnectionRefusedError(f"tests may only connect to loopback, not {host}")
+        original(sock, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)

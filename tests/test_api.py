@@ -43,7 +43,15 @@ def test_chat_then_session_then_delete(client: TestClient) -> None:
     first = client.post("/v1/chat", json={"message": "借呗有入口没额度，芝麻分600"})
     assert first.status_code == 200
     body = first.json()
-    assert {"session_id", "reply", "follow_up", "reasons", "recommendations", "warnings", "citations"} <= set(body)
+    assert {
+        "session_id",
+        "reply",
+        "follow_up",
+        "reasons",
+        "recommendations",
+        "warnings",
+        "citations",
+    } <= set(body)
     session = body["session_id"]
     second = client.post("/v1/chat", json={"session_id": session, "message": "没有逾期"})
     assert second.json()["profile"]["overdue"] == "none"
@@ -57,7 +65,9 @@ def test_chat_then_session_then_delete(client: TestClient) -> None:
 
 def test_stream(client: TestClient) -> None:
     response = client.post("/v1/chat/stream", json={"message": "花呗被降额了，很多人都被降"})
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    assert response.status_code == 200 and response.headers["content-type"].startswith(
+        "text/event-stream"
+    )
     events = sse_events(response.text)
     names = [name for name, _ in events]
     assert names[0] == "session" and names[-1] == "turn" and names.count("delta") >= 3
@@ -68,8 +78,17 @@ def test_stream(client: TestClient) -> None:
 
 
 def test_diagnose_contract(client: TestClient) -> None:
-    body = client.post("/v1/diagnose", json={"text": "借呗有入口没额度，近三个月查了8次征信"}).json()
-    assert set(body) == {"profile", "reasons", "recommendations", "warnings", "missing", "citations"}
+    body = client.post(
+        "/v1/diagnose", json={"text": "借呗有入口没额度，近三个月查了8次征信"}
+    ).json()
+    assert set(body) == {
+        "profile",
+        "reasons",
+        "recommendations",
+        "warnings",
+        "missing",
+        "citations",
+    }
     assert body["reasons"][0]["code"] == "frequent_inquiries"
 
 
@@ -77,10 +96,15 @@ def test_search_channels_docs_health(client: TestClient) -> None:
     results = client.get("/v1/search", params={"q": "纳税信用好能贷款吗", "k": 3}).json()
     assert len(results) == 3 and results[0]["doc_id"] == "tax-loan"
     assert set(results[0]) == {"doc_id", "heading", "title", "text", "score"}
-    assert client.get("/v1/search", params={"q": "借呗", "kind": "policy"}).json()[0]["doc_id"] != "jiebei"
+    assert (
+        client.get("/v1/search", params={"q": "借呗", "kind": "policy"}).json()[0]["doc_id"]
+        != "jiebei"
+    )
     tax = client.get("/v1/channels", params={"channel": "bank_tax_loan"}).json()
     assert tax["products"] and all(p["channel"] == "bank_tax_loan" for p in tax["products"])
-    consumer = client.get("/v1/channels", params={"segment": "consumer", "purpose": "medical"}).json()
+    consumer = client.get(
+        "/v1/channels", params={"segment": "consumer", "purpose": "medical"}
+    ).json()
     assert consumer["products"] and not consumer["credit_improvement"]
     assert client.get("/v1/channels", params={"segment": "student"}).status_code == 422
     doc = client.get("/v1/docs/tax-loan").json()
@@ -104,22 +128,34 @@ def test_search_channels_docs_health(client: TestClient) -> None:
         ({"json": ["not", "an", "object"]}, 422, "JSON object"),
         ({"json": {"message": "hi", "extra": 1}}, 422, "not accepted"),
         ({"json": {"message": "hi", "session_id": "bad id!"}}, 422, "session_id"),
-        ({"content": "{not json", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
-        ({"content": b"x" * (300 * 1024), "headers": {"content-type": "application/json"}}, 413, "larger than"),
+        (
+            {"content": "{not json", "headers": {"content-type": "application/json"}},
+            400,
+            "not valid JSON",
+        ),
+        (
+            {"content": b"x" * (300 * 1024), "headers": {"content-type": "application/json"}},
+            413,
+            "larger than",
+        ),
     ],
 )
-def test_bad_input_gets_one_sentence(client: TestClient, kwargs: dict, status: int, phrase: str) -> None:
+def test_bad_input_gets_one_sentence(
+    client: TestClient, kwargs: dict, status: int, phrase: str
+) -> None:
     response = client.post("/v1/chat", **kwargs)
     assert response.status_code == status
     body = response.json()
     assert set(body) == {"error"} and phrase in body["error"]
-    assert "Traceback" not in response.text and "File \"" not in response.text
+    assert "Traceback" not in response.text and 'File "' not in response.text
 
 
 def test_rate_limit(advisor: Advisor) -> None:
     settings = advisor.settings.model_copy(update={"rate_limit": "3/minute"})
     with TestClient(create_app(settings, advisor=advisor)) as limited:
-        statuses = [limited.post("/v1/diagnose", json={"text": "借呗没额度"}).status_code for _ in range(4)]
+        statuses = [
+            limited.post("/v1/diagnose", json={"text": "借呗没额度"}).status_code for _ in range(4)
+        ]
         assert statuses == [200, 200, 200, 429]
         blocked = limited.post("/v1/diagnose", json={"text": "借呗没额度"})
         assert int(blocked.headers["Retry-After"]) >= 1 and "wait" in blocked.json()["error"]
@@ -127,9 +163,16 @@ def test_rate_limit(advisor: Advisor) -> None:
 
 
 def test_openai_compatible(client: TestClient) -> None:
-    request = {"model": "finadvisor", "user": "alice", "messages": [{"role": "user", "content": "借呗没额度"}]}
+    request = {
+        "model": "finadvisor",
+        "user": "alice",
+        "messages": [{"role": "user", "content": "借呗没额度"}],
+    }
     first = client.post("/v1/chat/completions", json=request).json()
-    assert first["object"] == "chat.completion" and first["choices"][0]["message"]["role"] == "assistant"
+    assert (
+        first["object"] == "chat.completion"
+        and first["choices"][0]["message"]["role"] == "assistant"
+    )
     assert "可能的原因" in first["choices"][0]["message"]["content"]
     request["messages"].append({"role": "user", "content": "芝麻分580"})
     second = client.post("/v1/chat/completions", json=request).json()
@@ -174,8 +217,12 @@ def test_real_uvicorn(advisor: Advisor) -> None:
     thread.start()
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, what="uvicorn")
-        with httpx.stream("POST", f"{base}/v1/chat/stream", json={"message": "网商贷被拒了"}, timeout=30) as r:
+        wait_until(
+            lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, what="uvicorn"
+        )
+        with httpx.stream(
+            "POST", f"{base}/v1/chat/stream", json={"message": "网商贷被拒了"}, timeout=30
+        ) as r:
             assert r.status_code == 200
             body = "".join(r.iter_text())
         assert sse_events(body)[-1][0] == "turn"

@@ -27,8 +27,14 @@ from bot.settings import Settings
 
 from ..errors import error
 from . import messages
-from .conversation import AdvisorSource, Background, Conversations, RecentIds, chat_session_id
-from .conversation import split_text
+from .conversation import (
+    AdvisorSource,
+    Background,
+    Conversations,
+    RecentIds,
+    chat_session_id,
+    split_text,
+)
 
 log = logging.getLogger("api.integrations")
 

@@ -54,8 +54,10 @@ class FeishuMessenger:
         """Reply to ``message_id`` with ``markdown``, in as many cards as its length needs."""
         path = REPLY_PATH.format(message_id=quote(message_id, safe=""))
         for piece in split_text(markdown, CARD_TEXT_LIMIT):
-            card = {"config": {"wide_screen_mode": True},
-                    "elements": [{"tag": "markdown", "content": piece}]}  # fmt: skip
+            card = {
+                "config": {"wide_screen_mode": True},
+                "elements": [{"tag": "markdown", "content": piece}],
+            }
             payload = {
                 "msg_type": "interactive",
                 "content": json.dumps(card, ensure_ascii=False),

@@ -86,11 +86,7 @@ class ThreadedRequestHandler(SlackRequestHandler):
 
 def is_direct_message(event: dict[str, Any]) -> bool:
     """A person's own message in a DM with the bot (no bot messages, edits or other subtypes)."""
-    return (
-        event.get("channel_type") == "im"
-        and "subtype" not in event
-        and "bot_id" not in event
-    )
+    return event.get("channel_type") == "im" and "subtype" not in event and "bot_id" not in event
 
 
 class SlackAdapter:
@@ -137,9 +133,11 @@ class SlackAdapter:
         """Acknowledge /finadvisor at once, then send the turn through the response URL."""
         text = command.get("text", "").strip()
         session_id = chat_session_id(
-            "slack", command.get("team_id", ""), command.get("channel_id", ""),
+            "slack",
+            command.get("team_id", ""),
+            command.get("channel_id", ""),
             command.get("user_id", ""),
-        )  # fmt: skip
+        )
         if text.lower() in messages.HELP_WORDS:
             ack(text=messages.HELP)
             return
@@ -164,14 +162,14 @@ class SlackAdapter:
             return
         turn = self.conversations.answer(session_id, text)
         client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=fallback_text(turn),
+            channel=channel,
+            thread_ts=thread_ts,
+            text=fallback_text(turn),
             blocks=self._blocks(turn),
-        )  # fmt: skip
+        )
 
     def _blocks(self, turn: Turn) -> list[dict[str, Any]]:
-        return turn_blocks(
-            turn, lambda code: self.conversations.label("channels", code, turn.lang)
-        )
+        return turn_blocks(turn, lambda code: self.conversations.label("channels", code, turn.lang))
 
 
 def router(settings: Settings, advisor: AdvisorSource) -> APIRouter:

@@ -30,6 +30,7 @@ def turn_body(turn: Turn) -> dict[str, Any]:
         "lang": turn.lang,
         **turn.contract(),
         "apr": turn.apr,
+        "llm": turn.llm,
     }
 
 

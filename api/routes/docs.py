@@ -29,7 +29,9 @@ def _render(markdown: str) -> str:
             lines = lines[1:]
         if not lines:
             continue
-        items = [html.escape(line.strip()[2:]) for line in lines if line.strip().startswith(("- ", "* "))]
+        items = [
+            html.escape(line.strip()[2:]) for line in lines if line.strip().startswith(("- ", "* "))
+        ]
         body = items if len(items) == len(lines) else [html.escape(" ".join(lines))]
         body = [re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", part) for part in body]
         if len(items) == len(lines):
@@ -45,18 +47,22 @@ def document(
 ) -> dict[str, Any] | HTMLResponse:
     """The document's front matter and Markdown body (``format=html`` for a readable page)."""
     if not _DOC_ID.match(doc_id):
-        raise HTTPException(404, f"No document '{doc_id[:60]}'; see GET /v1/search for document ids.")
+        raise HTTPException(
+            404, f"No document '{doc_id[:60]}'; see GET /v1/search for document ids."
+        )
     docs = {d.id: d for d in load_documents(settings.docs_dir)}
     doc = docs.get(doc_id)
     if doc is None:
         raise HTTPException(404, f"No document '{doc_id}'; see GET /v1/search for document ids.")
-    headings = [line.lstrip("# ").strip() for line in doc.body.splitlines() if line.startswith("## ")]
+    headings = [
+        line.lstrip("# ").strip() for line in doc.body.splitlines() if line.startswith("## ")
+    ]
     if format == "html":
         sources = "".join(f"<li>{html.escape(s)}</li>" for s in doc.meta.sources)
         page = (
             f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(doc.title)}</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>"
+            f'<title>{html.escape(doc.title)}</title><link rel="stylesheet" href="/static/style.css"></head>'
             f'<body class="doc"><main><p class="meta">{html.escape(doc.id)} · 更新于 {doc.meta.updated}</p>'
             f"{_render(doc.body)}<h2>来源（front matter）</h2><ul>{sources}</ul></main></body></html>"
         )

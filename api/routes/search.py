@@ -26,7 +26,10 @@ def search(
     if not q.strip():
         raise HTTPException(422, "Parameter 'q' is empty; pass the words to search for.")
     if len(q) > settings.max_message_chars:
-        raise HTTPException(413, f"Parameter 'q' is longer than {settings.max_message_chars} characters; shorten it.")
+        raise HTTPException(
+            413,
+            f"Parameter 'q' is longer than {settings.max_message_chars} characters; shorten it.",
+        )
     filters = {key: values for key, values in (("kind", kind), ("channels", channel)) if values}
     hits = advisor.index.search(q, k, mode=mode, filters=filters or None)
     return [hit.as_dict() for hit in hits]

@@ -1,0 +1,365 @@
+"""The Slack adapter end to end: signed requests into the real app, replies on a fake Slack API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from itertools import count
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.integrations import mount_integrations
+from api.integrations.conversation import chat_session_id
+from api.integrations.slack_blocks import SECTION_LIMIT, mrkdwn, turn_blocks
+from api.main import create_app
+from bot.advisor import Advisor
+from bot.settings import Settings
+from bot.turn import Citation, Recommendation, Turn
+
+from .fake_chat_servers import (
+    SLACK_BOT_USER,
+    SLACK_TEAM,
+    FakeChatServer,
+    GatedAdvisor,
+    slack_api,
+)
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+CHANNEL = "C0CHANNEL"
+POST = "/api/chat.postMessage"
+_TS = count(1)
+
+
+def new_ts() -> str:
+    """A Slack message timestamp no other test uses."""
+    return f"{int(time.time())}.{next(_TS):06d}"
+
+
+def signature(body: str, timestamp: str, secret: str = SECRET) -> str:
+    """Slack's request signature: v0= + hex HMAC-SHA256 of v0:timestamp:body."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(body: str, content_type: str, **overrides: str) -> dict[str, str]:
+    """Headers of a request Slack signed just now."""
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature(body, timestamp),
+    }
+    return headers | overrides
+
+
+def post_event(
+    client: TestClient, event: dict[str, Any], event_id: str | None = None, **headers: str
+) -> Any:
+    """Send an Events API callback wrapping ``event``, signed."""
+    body = json.dumps(
+        {
+            "token": "unused-legacy-token",
+            "team_id": SLACK_TEAM,
+            "api_app_id": "A0FAKE",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": SLACK_TEAM, "user_id": SLACK_BOT_USER, "is_bot": True}],
+        },
+        ensure_ascii=False,
+    )
+    return client.post(
+        "/slack/events",
+        content=body.encode(),
+        headers=signed_headers(body, "application/json", **headers),
+    )
+
+
+def mention(text: str, ts: str, thread_ts: str | None = None) -> dict[str, Any]:
+    """An app_mention event in CHANNEL."""
+    event = {
+        "type": "app_mention",
+        "user": "U0PERSON",
+        "text": f"<@{SLACK_BOT_USER}> {text}",
+        "ts": ts,
+        "channel": CHANNEL,
+        "event_ts": ts,
+    }
+    return event | ({"thread_ts": thread_ts} if thread_ts else {})
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeChatServer]:
+    """A fake Slack Web API on 127.0.0.1."""
+    with FakeChatServer(slack_api) as server:
+        yield server
+
+
+def slack_client(settings: Settings, advisor: Any, slack: FakeChatServer) -> TestClient:
+    """The real app with Slack configured against the fake API."""
+    configured = settings.model_copy(
+        update={
+            "slack_bot_token": TOKEN,
+            "slack_signing_secret": SECRET,
+            "slack_api_url": f"{slack.url}/api/",
+        }
+    )
+    return TestClient(create_app(configured, advisor=advisor))
+
+
+@pytest.fixture
+def client(settings: Settings, advisor: Advisor, slack: FakeChatServer) -> Iterator[TestClient]:
+    """A client of the app answering with the real advisor."""
+    with slack_client(settings, advisor, slack) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def gated(advisor: Advisor) -> GatedAdvisor:
+    """The real advisor behind a gate the test opens."""
+    return GatedAdvisor(advisor)
+
+
+@pytest.fixture
+def gated_client(
+    settings: Settings, gated: GatedAdvisor, slack: FakeChatServer
+) -> Iterator[TestClient]:
+    """A client of the app whose advisor waits for the test's go-ahead."""
+    with slack_client(settings, gated, slack) as test_client:
+        yield test_client
+    gated.gate.set()
+
+
+def section_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    """The mrkdwn texts of the section blocks."""
+    return [b["text"]["text"] for b in blocks if b["type"] == "section"]
+
+
+def test_mention_is_answered_in_its_thread_with_recommendations(
+    client: TestClient, slack: FakeChatServer
+) -> None:
+    ts = new_ts()
+    response = post_event(client, mention("借呗没额度，芝麻分580", ts))
+    assert response.status_code == 200
+
+    (call,) = slack.wait_for(POST)
+    message = call.json
+    assert call.headers["authorization"] == f"Bearer {TOKEN}"
+    assert message["channel"] == CHANNEL
+    assert message["thread_ts"] == ts
+    texts = section_texts(message["blocks"])
+    assert all(len(text) <= SECTION_LIMIT for text in texts)
+    assert not any("**" in text for text in texts)
+    recommendations = [t for t in texts if "年化利率：" in t and t.startswith("*")]
+    assert recommendations, texts
+    (context,) = [b for b in message["blocks"] if b["type"] == "context"]
+    assert "#" in context["elements"][0]["text"]
+    assert message["text"]
+
+
+def test_direct_message_is_answered_and_bot_messages_are_ignored(
+    client: TestClient, slack: FakeChatServer
+) -> None:
+    bot_ts, ts = new_ts(), new_ts()
+    dm = {"type": "message", "channel": "D0DIRECT", "channel_type": "im", "user": "U0PERSON"}
+    bot_echo = post_event(client, dm | {"text": "我是机器人", "ts": bot_ts, "bot_id": "BOTHER"})
+    assert bot_echo.status_code == 200
+
+    assert post_event(client, dm | {"text": "网商贷被拒了", "ts": ts}).status_code == 200
+
+    (call,) = slack.wait_for(POST)
+    assert call.json["channel"] == "D0DIRECT"
+    assert call.json["thread_ts"] == ts
+    assert section_texts(call.json["blocks"])
+
+
+def test_slash_command_is_acknowledged_before_the_turn_is_computed(
+    gated_client: TestClient, gated: GatedAdvisor, slack: FakeChatServer
+) -> None:
+    response_url = f"{slack.url}/respond/T0FAKE/1/abc"
+    body = urlencode(
+        {
+            "command": "/finadvisor",
+            "text": "借呗没额度",
+            "team_id": SLACK_TEAM,
+            "channel_id": CHANNEL,
+            "user_id": "U0PERSON",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+    started = time.monotonic()
+    response = gated_client.post(
+        "/slack/events",
+        content=body,
+        headers=signed_headers(body, "application/x-www-form-urlencoded"),
+    )
+    assert time.monotonic() - started < 3
+    assert response.status_code == 200
+    assert response.text == "正在分析…"
+    assert slack.calls_to("/respond/T0FAKE/1/abc") == []
+
+    gated.gate.set()
+    (call,) = slack.wait_for("/respond/T0FAKE/1/abc")
+    assert section_texts(call.json["blocks"])
+
+
+def test_bad_signature_is_refused_with_401(client: TestClient, slack: FakeChatServer) -> None:
+    body = json.dumps({"type": "event_callback", "event": mention("借呗没额度", new_ts())})
+    headers = signed_headers(body, "application/json")
+    headers["X-Slack-Signature"] = signature(body, headers["X-Slack-Request-Timestamp"], "wrong")
+
+    response = client.post("/slack/events", content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid request"}
+    assert slack.calls == []
+
+
+def test_malformed_timestamp_is_refused_with_401(client: TestClient, slack: FakeChatServer) -> None:
+    body = json.dumps({"type": "event_callback", "event": mention("借呗没额度", new_ts())})
+    headers = signed_headers(body, "application/json", **{"X-Slack-Request-Timestamp": "soon"})
+
+    assert client.post("/slack/events", content=body, headers=headers).status_code == 401
+
+
+def test_stale_timestamp_is_refused_with_401(client: TestClient, slack: FakeChatServer) -> None:
+    body = json.dumps({"type": "event_callback", "event": mention("借呗没额度", new_ts())})
+    stale = str(int(time.time()) - 6 * 60)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": stale,
+        "X-Slack-Signature": signature(body, stale),
+    }
+
+    response = client.post("/slack/events", content=body, headers=headers)
+
+    assert response.status_code == 401
+    assert slack.calls == []
+
+
+def test_a_retried_event_is_not_handled_twice(
+    gated_client: TestClient, gated: GatedAdvisor, slack: FakeChatServer
+) -> None:
+    ts = new_ts()
+    event = mention("借呗没额度", ts)
+    assert post_event(gated_client, event, event_id="EvRETRY1").status_code == 200
+
+    retry = post_event(
+        gated_client,
+        event,
+        event_id="EvRETRY1",
+        **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert retry.status_code == 200
+    assert retry.headers["x-slack-no-retry"] == "1"
+    gated.gate.set()
+    slack.wait_for(POST)
+
+    # A later, different event is answered: by then the retry would have been too.
+    post_event(gated_client, mention("网商贷被拒", new_ts()), event_id="EvRETRY2")
+    calls = slack.wait_for(POST, n=2)
+    assert len(calls) == 2
+    assert [c.json["thread_ts"] for c in calls].count(ts) == 1
+
+
+def test_one_thread_is_one_advisor_session(
+    client: TestClient, slack: FakeChatServer, advisor: Advisor
+) -> None:
+    first_ts = new_ts()
+    post_event(client, mention("借呗没额度", first_ts))
+    slack.wait_for(POST)
+
+    post_event(client, mention("芝麻分580", new_ts(), thread_ts=first_ts))
+    calls = slack.wait_for(POST, n=2)
+
+    assert [c.json["thread_ts"] for c in calls] == [first_ts, first_ts]
+    profile = advisor.profile(f"slack-{SLACK_TEAM}-{CHANNEL}-{first_ts}")
+    assert profile.platform == "jiebei"
+    assert profile.zhima_score == 580
+
+
+def test_url_verification_answers_the_challenge(client: TestClient, slack: FakeChatServer) -> None:
+    body = json.dumps(
+        {"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}
+    )
+
+    response = client.post(
+        "/slack/events", content=body, headers=signed_headers(body, "application/json")
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+
+
+def test_adapters_are_mounted_only_when_their_secrets_are_set(
+    settings: Settings, advisor: Advisor, caplog: pytest.LogCaptureFixture
+) -> None:
+    bare = create_app(settings, advisor=advisor)
+    with TestClient(bare) as bare_client:
+        assert bare_client.post("/slack/events", content=b"{}").status_code == 404
+
+    configured = settings.model_copy(
+        update={"slack_bot_token": TOKEN, "slack_signing_secret": SECRET}
+    )
+    with caplog.at_level(logging.INFO, logger="api.integrations"):
+        assert mount_integrations(create_app(settings, advisor=advisor), configured) == ["Slack"]
+    assert [r.getMessage() for r in caplog.records if r.name == "api.integrations"] == [
+        "mounted the Slack adapter at POST /slack/events"
+    ]
+
+
+def test_blocks_respect_slack_limits_and_mrkdwn() -> None:
+    reply = "**可能的原因**：信用记录太少\n" + "很长的一行说明。" * 1000
+    turn = Turn(
+        reply=reply,
+        recommendations=[
+            Recommendation(
+                channel="credit_card",
+                product="p",
+                title="信用卡 <新户>",
+                fit=0.5,
+                why="w",
+                apr="按期全额还款不计息",
+                speed="数天内",
+            ),
+        ],
+        citations=[Citation(n=1, doc_id="credit-card", heading="额度、利率与费用", title="t")],
+    )
+
+    blocks = turn_blocks(turn, lambda code: {"credit_card": "信用卡"}[code])
+
+    texts = section_texts(blocks)
+    assert len(texts) == 5
+    assert "".join(texts[:4]) == mrkdwn(reply).replace("\n", "")
+    assert all(len(text) <= SECTION_LIMIT for text in texts)
+    assert "*可能的原因*" in texts[0] and "**" not in texts[0]
+    assert (
+        texts[-1] == "*信用卡 &lt;新户&gt;*\n信用卡｜年化利率：按期全额还款不计息｜到账速度：数天内"
+    )
+    assert blocks[-1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "来源：\ncredit-card#额度、利率与费用"}],
+    }
+
+
+def test_session_ids_are_valid_for_any_thread() -> None:
+    assert (
+        chat_session_id("slack", "T1", "C1", "1700000000.000100") == "slack-T1-C1-1700000000.000100"
+    )
+    long_id = chat_session_id("slack", "T1", "C1" * 40, "1700000000.000100")
+    unsafe_id = chat_session_id("feishu", "oc_群聊", "线程")
+    for session_id in (long_id, unsafe_id):
+        assert len(session_id) <= 64
+        assert all(c.isascii() and (c.isalnum() or c in "_.:-") for c in session_id)
+    assert long_id != chat_session_id("slack", "T1", "C1" * 40, "1700000000.000200")
