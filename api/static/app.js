@@ -267,8 +267,11 @@ function addBotMessage() {
   return article;
 }
 
+// Answering moves the conversation on, so earlier quick replies stop being valid answers.
 function retireQuickReplies() {
-  for (const button of log.querySelectorAll(".follow-up button")) button.disabled = true;
+  const live = [...log.querySelectorAll(".follow-up button:not(:disabled)")];
+  for (const button of live) button.disabled = true;
+  return live;
 }
 
 function setBusy(value) {
@@ -368,8 +371,9 @@ function renderReasons(turn, heading, citations, byAnchor) {
     head.append(el("span", "chip-label", reason.label || reason.code));
     head.append(el("code", "chip-code", reason.code));
     const { bar, percent } = confidenceBar(reason.confidence, "可信度");
-    head.append(el("span", "chip-confidence", `可信度 ${percent}%`));
-    chip.append(head, bar);
+    const meter = el("div", "meter");
+    meter.append(bar, el("span", "chip-confidence", `可信度 ${percent}%`));
+    chip.append(head, meter);
     if (reason.evidence) chip.append(el("p", "chip-evidence", `依据：${reason.evidence}`));
     if (reason.advice) {
       const advice = el("p", "chip-advice", reason.advice);
@@ -402,8 +406,8 @@ function renderRecommendations(turn, heading, citations, byAnchor) {
     if (rec.provider) card.append(el("p", "provider", rec.provider));
 
     const { bar, percent } = confidenceBar(rec.fit, "匹配度");
-    const fit = el("div", "fit");
-    fit.append(el("span", "fit-label", `匹配度 ${percent}%`), bar);
+    const fit = el("div", "meter fit");
+    fit.append(bar, el("span", "fit-label", `匹配度 ${percent}%`));
     card.append(fit);
 
     const facts = el("dl", "facts");
@@ -513,7 +517,7 @@ function renderTurn(article, turn) {
 async function requestTurn(message, article) {
   const sessionId = sessionStorage.getItem(SESSION_KEY);
   const body = JSON.stringify(sessionId ? { session_id: sessionId, message } : { message });
-  const canStream = typeof ReadableStream !== "undefined" && typeof TextDecoder !== "undefined";
+  const canStream = typeof TextDecoder !== "undefined" && "body" in Response.prototype;
   const response = await fetch(canStream ? "/v1/chat/stream" : "/v1/chat", {
     method: "POST",
     headers: {
@@ -523,7 +527,7 @@ async function requestTurn(message, article) {
     body,
   });
   if (!response.ok) return { error: await errorMessage(response) };
-  if (!canStream || !response.body) return { turn: await response.json() };
+  if (!canStream) return { turn: await response.json() };
 
   let streamed = "";
   let turn = null;
@@ -545,7 +549,7 @@ async function requestTurn(message, article) {
 async function send(text, { quickReply = false } = {}) {
   if (busy || !text.trim()) return;
   clearError();
-  retireQuickReplies();
+  const quickReplies = retireQuickReplies();
   showWelcome(false);
   const userMessage = addUserMessage(text);
   const botMessage = addBotMessage();
@@ -569,6 +573,7 @@ async function send(text, { quickReply = false } = {}) {
       botMessage.remove();
       // Keep the words: a failed quick reply lands in an empty input so it can be resent.
       if (quickReply && !input.value.trim()) input.value = text;
+      for (const button of quickReplies) button.disabled = false;
       showError(`发送失败：${failure}`);
       if (!log.children.length) showWelcome(true);
     }
