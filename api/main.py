@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,7 +48,10 @@ class BodySizeLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise ValueError("request body too large")
+                raise HTTPException(
+                    413,
+                    f"请求内容超过{self.limit // 1024} KB，请缩短后再发（The request body is larger than {self.limit // 1024} KB; send less）。",
+                )
             return message
 
         await self.app(scope, counted, send)

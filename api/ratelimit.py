@@ -34,7 +34,7 @@ class RateLimitMiddleware:
             retry = max(1, math.ceil(reset - time.time()))
             response = error(
                 429,
-                f"Too many requests; wait {retry} seconds and try again.",
+                f"请求太频繁，请等{retry}秒后再试（Too many requests; wait {retry} seconds and try again）。",
                 {"Retry-After": str(retry)},
             )
             await response(scope, receive, send)

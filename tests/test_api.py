@@ -230,3 +230,14 @@ def test_real_uvicorn(advisor: Advisor) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_chunked_oversized_body_is_413(client: TestClient) -> None:
+    def chunks():  # no content-length: the limit is enforced while reading
+        for _ in range(300):
+            yield b"x" * 1024
+
+    response = client.post(
+        "/v1/chat", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413 and "larger than" in response.json()["error"]
