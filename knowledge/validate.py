@@ -28,7 +28,63 @@ def validate_knowledge(knowledge_dir: Path) -> list[str]:
     required = _load_yaml(knowledge_dir / "required.yaml", problems) or {}
     docs = _check_documents(knowledge_dir / "docs", taxonomy, required, problems)
     _check_catalog(knowledge_dir, taxonomy, {d.id for d in docs}, required, problems)
+    for name in required.get("engine_files") or []:
+        if not (knowledge_dir / name).exists():
+            problems.append(f"{name}: required file is missing")
+    _check_engine_data(knowledge_dir, taxonomy, {d.id for d in docs}, problems)
     return problems
+
+
+def _check_engine_data(
+    knowledge_dir: Path, taxonomy: Taxonomy, doc_ids: set[str], problems: list[str]
+) -> None:
+    """Codes used by the engine's rule files must exist in the taxonomy (and docs they cite)."""
+    used: list[tuple[str, str, str]] = []  # (file, section, code)
+
+    def load(name: str) -> Any:
+        path = knowledge_dir / name
+        return (_load_yaml(path, problems) or {}) if path.exists() else {}
+
+    diagnosis = load("diagnosis.yaml")
+    for platform, by_symptom in (diagnosis.get("priors") or {}).items():
+        if platform != "default":
+            used.append(("diagnosis.yaml", "platforms", platform))
+        for symptom, weights in (by_symptom or {}).items():
+            if symptom != "default":
+                used.append(("diagnosis.yaml", "symptoms", symptom))
+            used += [("diagnosis.yaml", "reasons", code) for code in weights or {}]
+    used += [
+        ("diagnosis.yaml", "reasons", r.get("reason", "")) for r in diagnosis.get("rules") or []
+    ]
+    for code, advice in (diagnosis.get("advice") or {}).items():
+        used.append(("diagnosis.yaml", "reasons", code))
+        if advice.get("doc") not in doc_ids:
+            problems.append(
+                f"diagnosis.yaml: advice for {code} cites unknown document {advice.get('doc')!r}"
+            )
+    recommend = load("recommend.yaml")
+    for key in ("consumer_channels", "business_channels"):
+        used += [("recommend.yaml", "channels", c) for c in recommend.get(key) or []]
+    for key in ("business_purposes", "consumer_purposes", "never_lend_purposes"):
+        used += [("recommend.yaml", "purposes", c) for c in recommend.get(key) or []]
+    used += [("recommend.yaml", "platforms", c) for c in recommend.get("consumer_platforms") or []]
+    used += [("recommend.yaml", "reasons", c) for c in recommend.get("credit_first_reasons") or {}]
+    for table, section in (("purpose_boost", "purposes"), ("reason_boost", "reasons")):
+        for code, boosts in (recommend.get(table) or {}).items():
+            used.append(("recommend.yaml", section, code))
+            used += [("recommend.yaml", "channels", c) for c in boosts or {}]
+    understanding = load("understanding.yaml")
+    for key, section in (("platforms", "platforms"), ("symptoms", "symptoms"), ("segments", "segments"),
+                         ("purposes", "purposes"), ("collateral", "collateral"), ("hints", "reasons")):  # fmt: skip
+        used += [("understanding.yaml", section, code) for code in understanding.get(key) or {}]
+    used += [
+        ("understanding.yaml", "purposes", c) for c in understanding.get("purpose_priority") or []
+    ]
+    for file, section, code in used:
+        if code not in taxonomy.codes(section):
+            problems.append(
+                f"{file}: unknown {section[:-1] if section.endswith('s') else section} code '{code}'"
+            )
 
 
 def _load_yaml(path: Path, problems: list[str]) -> Any:

@@ -228,3 +228,21 @@ def test_cli_check_exit_codes(kb: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert broken.exit_code == 1
     lines = [line for line in broken.stdout.splitlines() if line.startswith("docs/")]
     assert len(lines) == 2 and "payday" in lines[0] and "bad_luck" in lines[1]
+
+
+def test_engine_rule_files_use_only_taxonomy_codes(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(SHIPPED, root, ignore=shutil.ignore_patterns("__pycache__", "*.py", "index"))
+    assert validate_knowledge(root) == []
+    diagnosis = (root / "diagnosis.yaml").read_text(encoding="utf-8")
+    (root / "diagnosis.yaml").write_text(
+        diagnosis.replace("reason: judicial_risk", "reason: bad_karma", 1), "utf-8"
+    )
+    recommend = (root / "recommend.yaml").read_text(encoding="utf-8")
+    (root / "recommend.yaml").write_text(
+        recommend.replace("receivable_gap: {bank_supply_chain", "receivable_gap: {payday_loan"),
+        "utf-8",
+    )
+    problems = validate_knowledge(root)
+    assert any("diagnosis.yaml: unknown reason code 'bad_karma'" in p for p in problems)
+    assert any("recommend.yaml: unknown channel code 'payday_loan'" in p for p in problems)
