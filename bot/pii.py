@@ -94,13 +94,36 @@ def mask_pii(text: str) -> str:
 class PiiLogFilter(logging.Filter):
     """A handler filter that masks PII in a record's message, arguments and traceback text."""
 
+    @staticmethod
+    def _keep_args(record: logging.LogRecord) -> bool:
+        # uvicorn's access formatter unpacks record.args; keep them as a tuple there
+        return record.name.startswith("uvicorn.access")
+
     def filter(self, record: logging.LogRecord) -> bool:
-        """Mask the record in place (formatting its arguments first) and let it through."""
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # arguments that do not fit the format: mask both as text
-            message = f"{record.msg} {record.args!r}"
-        record.msg, record.args = mask_pii(message), ()
+        """Mask the record in place and let it through.
+
+        Formatters that read ``record.args`` themselves (uvicorn's access log expects its
+        5-tuple) keep their structure: string arguments are masked one by one, numbers that
+        could be a phone, ID or card number are masked as text. Otherwise the message is
+        formatted first, so a number passed with ``%d`` is masked too.
+        """
+        if isinstance(record.args, tuple) and record.args and self._keep_args(record):
+            record.msg = mask_pii(str(record.msg))
+            record.args = tuple(
+                mask_pii(a)
+                if isinstance(a, str)
+                else (mask_pii(str(a)) if isinstance(a, int) and len(str(a)) >= 11 else a)
+                for a in record.args
+            )
+        else:
+            try:
+                message = record.getMessage()
+            except (
+                TypeError,
+                ValueError,
+            ):  # arguments that do not fit the format: mask both as text
+                message = f"{record.msg} {record.args!r}"
+            record.msg, record.args = mask_pii(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -129,3 +129,19 @@ def test_log_filter_survives_mismatched_arguments() -> None:
     assert PiiLogFilter().filter(record)
     assert "13812345678" not in record.getMessage()
     assert "138****5678" in record.getMessage()
+
+
+def test_uvicorn_access_records_keep_their_arguments() -> None:
+    import logging
+
+    from uvicorn.logging import AccessFormatter
+
+    from bot.pii import PiiLogFilter
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/v1/sessions/13812345678", "1.1", 200), None,
+    )  # fmt: skip
+    assert PiiLogFilter().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+    assert "13812345678" not in line and "138****5678" in line and "200" in line
