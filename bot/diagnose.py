@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -18,6 +18,14 @@ from .profile import Profile
 from .turn import Reason
 
 BUSINESS_SEGMENTS = frozenset({"sole_proprietor", "sme"})
+
+
+class ReasonScore(NamedTuple):
+    """A reason code and its confidence, without evidence (for fast replays)."""
+
+    code: str
+    confidence: float
+    label: str
 
 
 @dataclass(frozen=True)
@@ -81,15 +89,38 @@ class Diagnoser:
 
     def diagnose(self, profile: Profile, hints: dict[str, str], lang: str = "zh") -> list[Reason]:
         """Reasons ranked best first, at most ``max_reasons``; empty when nothing was refused."""
+        return [
+            Reason(
+                code=code,
+                label=self.taxonomy.label("reasons", code, lang),
+                confidence=round(confidence, 2),
+                evidence=evidence,
+                advice=self.advice.get(code, {}).get(lang, ""),
+            )
+            for code, confidence, evidence in self._rank(profile, hints, lang, explain=True)
+        ]
+
+    def rank(self, profile: Profile, hints: dict[str, str]) -> list[ReasonScore]:
+        """The same ranking without evidence text or models (the follow-up search replays it)."""
+        return [
+            ReasonScore(code, round(confidence, 2), code)
+            for code, confidence, _ in self._rank(profile, hints, "zh", explain=False)
+        ]
+
+    def _rank(
+        self, profile: Profile, hints: dict[str, str], lang: str, *, explain: bool
+    ) -> list[tuple[str, float, str]]:
         refused = profile.symptom is not None or bool(hints)
         scores: dict[str, tuple[float, str]] = {}
         if profile.symptom is not None:
-            label = self.taxonomy.label("symptoms", profile.symptom, lang)
-            for code, weight in self._prior(profile).items():
-                scores[code] = (
-                    weight,
-                    f"{label}时常见的可能原因" if lang == "zh" else f"a common cause of '{label}'",
+            common = ""
+            if explain:
+                label = self.taxonomy.label("symptoms", profile.symptom, lang)
+                common = (
+                    f"{label}时常见的可能原因" if lang == "zh" else f"a common cause of '{label}'"
                 )
+            for code, weight in self._prior(profile).items():
+                scores[code] = (weight, common)
         for code, words in hints.items():
             current = scores.get(code, (0.0, ""))[0]
             if self.hint_confidence > current:
@@ -102,8 +133,8 @@ class Diagnoser:
                 lowered[rule.reason] = (abs(rule.confidence), rule.evidence)
                 continue
             refused = True
-            evidence = self._evidence(profile, rule)
             if rule.confidence > scores.get(rule.reason, (0.0, ""))[0]:
+                evidence = self._evidence(profile, rule) if explain else ""
                 scores[rule.reason] = (rule.confidence, evidence)
         for code, (confidence, evidence) in lowered.items():
             if code in scores and scores[code][0] < 0.9 and code not in hints:
@@ -111,17 +142,7 @@ class Diagnoser:
         if not refused:
             return []
         ranked = sorted(scores.items(), key=lambda item: -item[1][0])[: self.max_reasons]
-        return [
-            Reason(
-                code=code,
-                label=self.taxonomy.label("reasons", code, lang),
-                confidence=round(confidence, 2),
-                evidence=evidence,
-                advice=self.advice.get(code, {}).get(lang, ""),
-            )
-            for code, (confidence, evidence) in ranked
-            if confidence >= 0.05
-        ]
+        return [(code, conf, evidence) for code, (conf, evidence) in ranked if conf >= 0.05]
 
     def _evidence(self, profile: Profile, rule: Rule) -> str:
         """The user's own words for the facts a rule used, else the rule's description."""

@@ -19,7 +19,7 @@ _CONSUMER_ONLY = frozenset({"zhima_score", "social_insurance", "is_student", "mo
 
 
 def _signature(diagnoser: Diagnoser, recommender: Recommender, profile: Profile) -> tuple[Any, ...]:
-    reasons = diagnoser.diagnose(profile, profile.hints)
+    reasons = diagnoser.rank(profile, profile.hints)
     return (
         tuple(r.code for r in reasons[:3]),
         tuple(recommender.channel_ranking(profile, reasons, 3)),

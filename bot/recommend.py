@@ -6,10 +6,10 @@ someone borrowing to repay loans (then only credit_improvement), lenders a stude
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -25,6 +25,51 @@ _SPEED_EN = {
     "weeks": "weeks",
     "months": "a month or more",
 }
+
+
+class ScoredReason(Protocol):
+    """What ranking needs of a reason (``Reason`` and ``ReasonScore`` both have it)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def label(self) -> str: ...
+
+
+def _at_least(need: Any, have: Any) -> bool:
+    return bool(have >= need)
+
+
+def _member(need: Any, have: Any) -> bool:
+    return have in need
+
+
+def _overlaps(need: Any, have: Any) -> bool:
+    return bool(set(need) & set(have))
+
+
+def _has(need: Any, have: Any) -> bool:
+    return bool(have)
+
+
+def _lacks(need: Any, have: Any) -> bool:
+    return not have
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What depends on the profile alone, computed once per ranking instead of per product."""
+
+    segments: frozenset[str]
+    business: bool
+    refused: frozenset[str]
+    tax_why: str
+    receivables_why: str
+    orders_why: str
+    collateral_why: str
+    purpose_why: str
 
 
 @dataclass
@@ -66,7 +111,9 @@ class Recommender:
             return (actions[:2] + picked)[:limit]
         return (picked[: limit - 1] + actions[:1]) if actions else picked[:limit]
 
-    def channel_ranking(self, profile: Profile, reasons: list[Reason], n: int = 3) -> list[str]:
+    def channel_ranking(
+        self, profile: Profile, reasons: Sequence[ScoredReason], n: int = 3
+    ) -> list[str]:
         """The channels of the top ``n`` recommendations, without building them (fast path)."""
         lenders = [p.channel for _, p, _ in self._lenders(profile, reasons, "zh")[:n]]
         has_action = any(
@@ -83,14 +130,35 @@ class Recommender:
             else (lenders + actions)[:n]
         )
 
+    def _context(self, profile: Profile, lang: str) -> _Context:
+        zh = lang == "zh"
+        purpose = profile.need_purpose
+        owned = ", ".join(
+            self.taxonomy.label("collateral", c, lang) for c in profile.collateral or []
+        )
+        purpose_label = self.taxonomy.label("purposes", purpose or "", lang)
+        refused = self.policy["platform_products"].get(profile.platform or "", [])
+        return _Context(
+            segments=frozenset(self._segments(profile)),
+            business=purpose in self.policy["business_purposes"]
+            or (purpose is None and profile.is_business),
+            refused=frozenset(refused if profile.symptom is not None else []),
+            tax_why=f"纳税信用{profile.tax_rating}级符合要求" if zh else f"tax rating {profile.tax_rating} qualifies",
+            receivables_why="你有大企业/国企的应收账款" if zh else "you hold receivables from large buyers",
+            orders_why="你手上有订单" if zh else "you have orders in hand",
+            collateral_why=f"你有可用的抵质押物（{owned}）" if zh else f"you have collateral ({owned})",
+            purpose_why=f"适合“{purpose_label}”这类用途" if zh else f"suits '{purpose_label}'",
+        )  # fmt: skip
+
     def _lenders(
-        self, profile: Profile, reasons: list[Reason], lang: str
+        self, profile: Profile, reasons: Sequence[ScoredReason], lang: str
     ) -> list[tuple[float, Product, _Fit]]:
         lenders: list[tuple[float, Product, _Fit]] = []
         if self.lenders_allowed(profile) and profile.overdue != "current":
+            context = self._context(profile, lang)
             for product in self.catalog.products:
-                if self._eligible(product, profile):
-                    fit = self._fit(product, profile, reasons, lang)
+                if self._eligible(product, profile, context):
+                    fit = self._fit(product, profile, reasons, lang, context)
                     lenders.append((fit.score, product, fit))
         lenders.sort(key=lambda item: -item[0])
         return self._diversify(lenders)
@@ -108,23 +176,19 @@ class Recommender:
             return {"consumer"}  # a 借呗/花呗 refusal with no business cue: a personal borrower
         return {"consumer", "sole_proprietor", "sme"}
 
-    def _eligible(self, product: Product, profile: Profile) -> bool:
+    def _eligible(self, product: Product, profile: Profile, context: _Context) -> bool:
         if not product.available:
             return False
         purpose = profile.need_purpose
-        business = purpose in self.policy["business_purposes"] or (
-            purpose is None and profile.is_business
-        )
-        if business and product.channel in self.policy["consumer_channels"]:
+        if context.business and product.channel in self.policy["consumer_channels"]:
             return False
         if purpose and (
             purpose in product.purposes_forbidden or purpose not in product.purposes_allowed
         ):
             return False
-        if not self._segments(profile) & set(product.segments):
+        if not context.segments.intersection(product.segments):
             return False
-        refused = self.policy["platform_products"].get(profile.platform or "", [])
-        if product.id in refused and profile.symptom is not None:
+        if product.id in context.refused:
             return False
         req = product.requirements
         if profile.is_student and not req.students_allowed:
@@ -135,15 +199,13 @@ class Recommender:
         ):
             return False
         checks: list[tuple[Any, Any, Callable[[Any, Any], bool]]] = [
-            (req.years_operating_min, profile.years_operating,
-             lambda need, have: have >= need),
-            (req.tax_rating_in, profile.tax_rating, lambda need, have: have in need),
-            (req.collateral_any_of, profile.collateral, lambda need, have: bool(set(need) & set(have))),
-            (req.needs_receivables_from_large_buyers or None, profile.receivables_large_buyers,
-             lambda need, have: bool(have)),
-            (req.needs_orders or None, profile.orders_in_hand, lambda need, have: bool(have)),
-            (req.no_judicial_record or None, profile.judicial_record, lambda need, have: not have),
-            (req.needs_social_insurance or None, profile.social_insurance, lambda need, have: bool(have)),
+            (req.years_operating_min, profile.years_operating, _at_least),
+            (req.tax_rating_in, profile.tax_rating, _member),
+            (req.collateral_any_of, profile.collateral, _overlaps),
+            (req.needs_receivables_from_large_buyers or None, profile.receivables_large_buyers, _has),
+            (req.needs_orders or None, profile.orders_in_hand, _has),
+            (req.no_judicial_record or None, profile.judicial_record, _lacks),
+            (req.needs_social_insurance or None, profile.social_insurance, _has),
         ]  # fmt: skip
         for need, have, ok in checks:
             if need is not None and have is not None and not ok(need, have):
@@ -152,24 +214,29 @@ class Recommender:
 
     # ---- fit ---------------------------------------------------------------------------------
 
-    def _fit(self, product: Product, profile: Profile, reasons: list[Reason], lang: str) -> _Fit:
+    def _fit(
+        self,
+        product: Product,
+        profile: Profile,
+        reasons: Sequence[ScoredReason],
+        lang: str,
+        context: _Context,
+    ) -> _Fit:
         w = self.weights
         zh = lang == "zh"
         fit = _Fit(w["base"])
         req = product.requirements
         if profile.segment and profile.segment in product.segments:
             fit.score += w["segment_match"]
-        self._requirement(fit, req.tax_rating_in, profile.tax_rating, w["tax_match"],
-                          f"纳税信用{profile.tax_rating}级符合要求" if zh else f"tax rating {profile.tax_rating} qualifies")  # fmt: skip
-        self._requirement(fit, req.needs_receivables_from_large_buyers or None, profile.receivables_large_buyers,
-                          w["receivables_match"], "你有大企业/国企的应收账款" if zh else "you hold receivables from large buyers")  # fmt: skip
-        self._requirement(fit, req.needs_orders or None, profile.orders_in_hand, w["orders_match"],
-                          "你手上有订单" if zh else "you have orders in hand")  # fmt: skip
-        owned = ", ".join(
-            self.taxonomy.label("collateral", c, lang) for c in profile.collateral or []
+        self._requirement(
+            fit, req.tax_rating_in, profile.tax_rating, w["tax_match"], context.tax_why
         )
+        self._requirement(fit, req.needs_receivables_from_large_buyers or None, profile.receivables_large_buyers,
+                          w["receivables_match"], context.receivables_why)  # fmt: skip
+        self._requirement(fit, req.needs_orders or None, profile.orders_in_hand, w["orders_match"],
+                          context.orders_why)  # fmt: skip
         self._requirement(fit, req.collateral_any_of, profile.collateral, w["collateral_match"],
-                          f"你有可用的抵质押物（{owned}）" if zh else f"you have collateral ({owned})")  # fmt: skip
+                          context.collateral_why)  # fmt: skip
         if (
             req.collateral_any_of
             and profile.collateral is None
@@ -183,8 +250,7 @@ class Recommender:
         )
         if boost:
             fit.score += boost
-            purpose = self.taxonomy.label("purposes", profile.need_purpose or "", lang)
-            fit.why.append(f"适合“{purpose}”这类用途" if zh else f"suits '{purpose}'")
+            fit.why.append(context.purpose_why)
         for reason in reasons:
             lift = self.policy["reason_boost"].get(reason.code, {}).get(product.channel, 0.0)
             if lift:
@@ -270,7 +336,9 @@ class Recommender:
             per_channel[channel] = count + 1
         return first + rest
 
-    def _action_weights(self, profile: Profile, reasons: list[Reason]) -> dict[str, float]:
+    def _action_weights(
+        self, profile: Profile, reasons: Sequence[ScoredReason]
+    ) -> dict[str, float]:
         weights = {r.code: r.confidence for r in reasons}
         if not self.lenders_allowed(profile):
             weights.setdefault("high_debt", 0.8)
@@ -300,7 +368,7 @@ class Recommender:
             for score, action in scored
         ]
 
-    def _credit_first(self, profile: Profile, reasons: list[Reason]) -> bool:
+    def _credit_first(self, profile: Profile, reasons: Sequence[ScoredReason]) -> bool:
         if not self.lenders_allowed(profile) or profile.overdue == "current":
             return True
         thresholds: dict[str, float] = self.policy["credit_first_reasons"]
