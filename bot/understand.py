@@ -148,7 +148,7 @@ class Understander:
             if found:
                 value = found[0][0]
                 if field == "need_amount" and value < 1000 and "万" not in text:
-                    value *= 10000  # "30" in answer to "how much" means 30万 less often than 30 yuan; keep 万 only when tiny
+                    value *= 10000  # a bare "30" answering "how much do you need" means 30万, not 30 yuan
                 result.set(
                     field,
                     int(value)
