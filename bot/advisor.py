@@ -14,10 +14,10 @@ from knowledge.index import SearchIndex
 from . import messages
 from .compose import Citations, Composer, Passage
 from .diagnose import Diagnoser
-from .errors import EmptyInputError, InputTooLongError, UnknownBackendError
+from .errors import EmptyInputError, InputTooLongError
 from .followup import choose_follow_up, missing_fields
 from .guard import Guard
-from .llm import PROVIDERS, load_chat_model, parse_llm_name
+from .llm import load_chat_model, resolve_llm
 from .llm_compose import LLMComposer
 from .pii import PiiLogFilter
 from .profile import Profile
@@ -54,15 +54,8 @@ class Advisor:
         self._store = store
         self._index = index
         if self.settings.llm:
-            provider, _ = parse_llm_name(
-                self.settings.llm
-            )  # fail at start-up, not mid-conversation
-            if provider not in PROVIDERS:
-                raise UnknownBackendError("LLM provider", provider, PROVIDERS)
-        self._titles = {
-            d.id: (d.title, d.meta.updated.isoformat())
-            for d in load_documents(self.settings.docs_dir)
-        }
+            resolve_llm(self.settings.llm)  # fail at start-up, not mid-conversation
+        self.documents = {d.id: d for d in load_documents(self.settings.docs_dir)}
 
     @cached_property
     def llm(self) -> LLMComposer | None:
@@ -135,23 +128,15 @@ class Advisor:
     def _turn(self, text: str, previous: Profile) -> Turn:
         understanding = self.understander.understand(text)
         self._llm_extract(text, understanding, previous)
-        pending = previous.asked[-1] if previous.asked else None
-        if pending and not understanding.skip:
-            self.understander.answer(pending, text, understanding)
-        if (
-            pending
-            and understanding.intent == "ask_product"
-            and (understanding.skip or understanding.facts or understanding.hints)
-        ):
-            understanding.intent = "diagnose"  # an answer to our question continues the diagnosis
+        if previous.asked:
+            self.understander.answer_pending(previous.asked[-1], text, understanding)
         lang = understanding.lang
         profile = self._merge(previous, understanding)
         turn = Turn(intent=understanding.intent, lang=lang, profile=profile)  # type: ignore[arg-type]
         resolve = self._resolver(text)
         citations = Citations(resolve)
-        substantive = set(understanding.facts) - {"urgency", "region"}
         if understanding.intent == "out_of_scope" or (
-            understanding.intent == "small_talk" and not substantive
+            understanding.intent == "small_talk" and not understanding.substantive_facts
         ):
             key = "out_of_scope" if understanding.intent == "out_of_scope" else (
                 "thanks" if any(w in text.lower() for w in ("谢", "thank")) else "greeting")  # fmt: skip
@@ -163,7 +148,7 @@ class Advisor:
             if doc:
                 reason.citations = [resolve(doc).anchor]
         recommendations = self.recommender.recommend(profile, reasons, lang)
-        guard = self.guard.check(text, understanding, profile, recommendations, lang)
+        guard = self.guard.check(text, understanding, profile, lang)
         if guard.refusal_kind is not None:
             recommendations = [r for r in recommendations if r.channel == "credit_improvement"]
         for rec in recommendations:
@@ -210,7 +195,6 @@ class Advisor:
             lead=lead,
             lenders_allowed=self.recommender.lenders_allowed(profile)
             and profile.overdue != "current",
-            include_tail=False,
         )
         turn.citations = citations.items
         body = draft
@@ -257,7 +241,8 @@ class Advisor:
         def resolve(doc_id: str) -> Citation:
             if not best:
                 best.update(self.index.best_chunk_per_doc(query))
-            title, updated = self._titles.get(doc_id, (doc_id, ""))
+            doc = self.documents.get(doc_id)
+            title, updated = (doc.title, doc.meta.updated.isoformat()) if doc else (doc_id, "")
             chunk = best.get(doc_id)
             heading = chunk.heading if chunk is not None else self._first_heading(doc_id)
             return Citation(n=0, doc_id=doc_id, heading=heading, title=title, updated=updated)
@@ -268,7 +253,8 @@ class Advisor:
         for chunk in self.index.chunks:
             if chunk.doc_id == doc_id:
                 return chunk.heading
-        return self._titles.get(doc_id, (doc_id, ""))[0]
+        doc = self.documents.get(doc_id)
+        return doc.title if doc else doc_id
 
     def _passages(self, text: str) -> list[Passage]:
         hits = self.index.search(text, 3)

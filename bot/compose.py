@@ -82,9 +82,8 @@ class Composer:
         passages: list[Passage] | None = None,
         lead: str | None = None,
         lenders_allowed: bool = True,
-        include_tail: bool = True,
     ) -> str:
-        """The full reply: lead, diagnosis, plan, alternatives, warnings, question, sources."""
+        """The reply body: lead, diagnosis, plan, alternatives, warnings, question (no sources)."""
         t = self.text
         parts: list[str] = [lead] if lead else []
         if apr is not None:
@@ -142,8 +141,6 @@ class Composer:
                                    + [t(lang, "warning_line", message=w.message) for w in warnings]))  # fmt: skip
         if follow_up is not None:
             parts.append(t(lang, "follow_up", question=follow_up.question))
-        if include_tail:
-            parts.append(self.tail(lang, citations, bool(reasons or recommendations)))
         return "\n\n".join(p for p in parts if p)
 
     def tail(self, lang: str, citations: Citations, disclaimer: bool) -> str:

@@ -72,16 +72,6 @@ class Diagnoser:
         self.possibility_below = float(data["possibility_below"])
         self.max_reasons = int(data["max_reasons"])
 
-    def codes_used(self) -> dict[str, set[str]]:
-        """Every taxonomy code this data refers to, by section (for the validator)."""
-        reasons = {r.reason for r in self.rules} | set(self.advice)
-        for by_symptom in self.priors.values():
-            for weights in by_symptom.values():
-                reasons |= set(weights)
-        platforms = set(self.priors) - {"default"}
-        symptoms = {s for by in self.priors.values() for s in by} - {"default"}
-        return {"reasons": reasons, "platforms": platforms, "symptoms": symptoms}
-
     def _prior(self, profile: Profile) -> dict[str, float]:
         by_platform = self.priors.get(profile.platform or "default") or self.priors["default"]
         return dict(by_platform.get(profile.symptom or "default") or by_platform.get("default")

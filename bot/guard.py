@@ -13,7 +13,7 @@ import yaml
 
 from .apr import AprResult, apr_from_text
 from .profile import Profile
-from .turn import Recommendation, Warning
+from .turn import Warning
 from .understand import Understanding
 
 _CONSUMER_PLATFORMS = frozenset({"jiebei", "huabei", "weilidai", "fenfu", "jd", "duxiaoman"})
@@ -49,7 +49,6 @@ class Guard:
         text: str,
         understanding: Understanding,
         profile: Profile,
-        recommendations: list[Recommendation],
         lang: str = "zh",
     ) -> GuardResult:
         """Warnings for this message in the context of the whole profile."""

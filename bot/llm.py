@@ -61,12 +61,18 @@ def parse_llm_name(spec: str) -> tuple[str, str]:
     return provider, model
 
 
+def resolve_llm(spec: str) -> tuple[ChatModelFactory, str]:
+    """The registered factory and model name for ``provider:model``; raises with the fix."""
+    provider, model = parse_llm_name(spec)
+    factory = PROVIDERS.get(provider)
+    if factory is None:
+        raise UnknownBackendError("LLM provider", provider, PROVIDERS)
+    return factory, model
+
+
 def load_chat_model(settings: Settings) -> BaseChatModel | None:
     """The configured chat model, or None when no LLM is set."""
     if not settings.llm:
         return None
-    provider, model = parse_llm_name(settings.llm)
-    factory = PROVIDERS.get(provider)
-    if factory is None:
-        raise UnknownBackendError("LLM provider", provider, PROVIDERS)
+    factory, model = resolve_llm(settings.llm)
     return factory(model, settings)

@@ -78,8 +78,3 @@ def numbers_in(text: str) -> list[tuple[float, int, int]]:
         if value is not None:
             found.append((value, match.start(), match.end()))
     return found
-
-
-def is_chinese_numeral(token: str) -> bool:
-    """Whether ``token`` is written in chinese digits."""
-    return bool(token) and all(ch in _CN_DIGITS + "点来多几把" for ch in token)

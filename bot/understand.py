@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .numbers import NUMBER, parse_number
+from .numbers import NUMBER, numbers_in, parse_number
 from .turn import Intent
 
 _CLAUSE_SPLIT = re.compile(r"[，,。！!？?；;\n]|(?=但是|可是|不过|但)")
@@ -34,8 +34,12 @@ class Understanding:
     intent: Intent = "diagnose"
     lang: str = "zh"
     skip: bool = False
-    unsafe: list[str] = field(default_factory=list)
     consumer_product_for_business: bool = False
+
+    @property
+    def substantive_facts(self) -> set[str]:
+        """Facts that say something about credit (timing and place alone do not)."""
+        return set(self.facts) - {"urgency", "region"}
 
     def set(self, name: str, value: Any, clause: str) -> None:
         """Record a fact with the words it came from (later mentions in a message win)."""
@@ -109,6 +113,17 @@ class Understander:
     def _hits(self, phrases: _Phrases, clause: str) -> list[tuple[int, int, bool]]:
         return [(s, e, self._negated(clause, s)) for s, e in phrases.find(clause)]
 
+    def answer_pending(self, field: str, text: str, result: Understanding) -> None:
+        """Read the message as a reply to the question just asked about ``field``.
+
+        A short answer fills that field, and an answer (or a skip) continues the diagnosis
+        instead of being taken for a product question.
+        """
+        if not result.skip:
+            self.answer(field, text, result)
+        if result.intent == "ask_product" and (result.skip or result.facts or result.hints):
+            result.intent = "diagnose"
+
     def answer(self, field: str, text: str, result: Understanding) -> None:
         """Read a short reply as the answer to the question just asked about ``field``."""
         if field in result.facts or len(text) > 24:
@@ -142,8 +157,6 @@ class Understander:
             "monthly_income",
             "years_operating",
         }:
-            from .numbers import numbers_in
-
             found = numbers_in(text)
             if found:
                 value = found[0][0]
@@ -364,13 +377,10 @@ class Understander:
             result.set("segment", "consumer", result.evidence["need_purpose"])
         if facts.get("is_student") and "age_or_eligibility" not in result.hints:
             result.hints["age_or_eligibility"] = result.evidence.get("is_student", "")
-        for name in self._tables["intents"]["unsafe"].plain:
-            if name in text:
-                result.unsafe.append(name)
 
     def _intent(self, result: Understanding, text: str) -> Intent:
         table = self._tables["intents"]
-        if result.unsafe or table["unsafe"].find(text):
+        if table["unsafe"].find(text):
             return "unsafe"
         if table["compute_cost"].find(text) and re.search(r"[0-9一二三四五六七八九十两]", text):
             return "compute_cost"
@@ -379,8 +389,7 @@ class Understander:
             return "diagnose"
         if table["find_financing"].find(text) or "need_amount" in facts:
             return "find_financing"
-        substantive = set(facts) - {"urgency", "region"}
-        if table["out_of_scope"].find(text) and not (substantive or result.hints):
+        if table["out_of_scope"].find(text) and not (result.substantive_facts or result.hints):
             return "out_of_scope"
         if table["ask_product"].find(text):
             return "ask_product"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "knowledge"
+# the keys of the diagnosis contract (design.md): diagnose --json, POST /v1/diagnose
+CONTRACT_KEYS = {"profile", "reasons", "recommendations", "warnings", "missing", "citations"}
 
 
 def small_knowledge_base(root: Path, doc_ids: tuple[str, ...]) -> Path:

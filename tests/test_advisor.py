@@ -10,6 +10,8 @@ import pytest
 from bot.advisor import Advisor
 from bot.errors import EmptyInputError, InputTooLongError
 
+from .helpers import CONTRACT_KEYS
+
 CONSUMER_CHANNELS = {"fintech_consumer_credit", "consumer_finance_company", "credit_card"}
 LENDING = {
     "bank_supply_chain", "bank_inclusive_loan", "bank_tax_loan", "gov_guarantee", "secured_loan",
@@ -25,14 +27,7 @@ def new_session() -> str:
 def test_contract_shape(advisor: Advisor) -> None:
     turn = advisor.diagnose("借呗有入口没额度，近三个月查了8次征信，芝麻分640")
     contract = turn.contract()
-    assert set(contract) == {
-        "profile",
-        "reasons",
-        "recommendations",
-        "warnings",
-        "missing",
-        "citations",
-    }
+    assert set(contract) == CONTRACT_KEYS
     assert contract["profile"]["platform"] == "jiebei" and contract["profile"]["zhima_score"] == 640
     top = contract["reasons"][0]
     assert (

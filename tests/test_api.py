@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from bot.advisor import Advisor
 
-from .helpers import free_port, wait_until
+from .helpers import CONTRACT_KEYS, free_port, wait_until
 
 
 @pytest.fixture
@@ -81,14 +81,7 @@ def test_diagnose_contract(client: TestClient) -> None:
     body = client.post(
         "/v1/diagnose", json={"text": "借呗有入口没额度，近三个月查了8次征信"}
     ).json()
-    assert set(body) == {
-        "profile",
-        "reasons",
-        "recommendations",
-        "warnings",
-        "missing",
-        "citations",
-    }
+    assert set(body) == CONTRACT_KEYS
     assert body["reasons"][0]["code"] == "frequent_inquiries"
 
 

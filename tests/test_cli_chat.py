@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 
+from .helpers import CONTRACT_KEYS
+
 runner = CliRunner()
 
 
@@ -42,14 +44,7 @@ def test_diagnose_json_contract_from_stdin(shipped_data_env: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 2
-    assert set(lines[0]) == {
-        "profile",
-        "reasons",
-        "recommendations",
-        "warnings",
-        "missing",
-        "citations",
-    }
+    assert set(lines[0]) == CONTRACT_KEYS
     assert lines[0]["reasons"][0]["code"] == "frequent_inquiries"
     assert lines[1]["recommendations"][0]["channel"] == "bank_tax_loan"
 

@@ -7,8 +7,11 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from fastapi import APIRouter, Request, Response
 
 from bot.advisor import Advisor
 from bot.errors import InputError
@@ -20,6 +23,26 @@ log = logging.getLogger("api.integrations")
 
 AdvisorSource = Callable[[], Advisor]
 """Returns the app's advisor at call time (it is created in the app's lifespan)."""
+
+
+class WebhookAdapter(Protocol):
+    """An adapter that answers one raw webhook request."""
+
+    def handle(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        """The HTTP answer to one delivery (work on the reply happens after it)."""
+        ...
+
+
+def webhook_router(path: str, adapter: WebhookAdapter) -> APIRouter:
+    """A router with one POST route that hands the raw request to ``adapter``."""
+    webhook = APIRouter(tags=["integrations"])
+
+    @webhook.post(path, include_in_schema=False)
+    async def receive(request: Request) -> Response:
+        return adapter.handle(await request.body(), request.headers)
+
+    return webhook
+
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")

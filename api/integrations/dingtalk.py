@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from bot.settings import Settings
@@ -34,6 +34,7 @@ from .conversation import (
     RecentIds,
     chat_session_id,
     split_text,
+    webhook_router,
 )
 
 log = logging.getLogger("api.integrations")
@@ -121,11 +122,4 @@ class DingTalkAdapter:
 
 def router(settings: Settings, advisor: AdvisorSource) -> APIRouter:
     """POST /dingtalk/events, answered by the DingTalk adapter."""
-    adapter = DingTalkAdapter(settings, Conversations(advisor))
-    dingtalk = APIRouter(tags=["integrations"])
-
-    @dingtalk.post(PATH, include_in_schema=False)
-    async def dingtalk_events(request: Request) -> Response:
-        return adapter.handle(await request.body(), request.headers)
-
-    return dingtalk
+    return webhook_router(PATH, DingTalkAdapter(settings, Conversations(advisor)))

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from lark_oapi.core.const import LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, LARK_REQUEST_TIMESTAMP
 from lark_oapi.core.utils import AESCipher
@@ -27,7 +27,14 @@ from bot.settings import Settings
 
 from ..errors import error
 from . import messages
-from .conversation import AdvisorSource, Background, Conversations, RecentIds, chat_session_id
+from .conversation import (
+    AdvisorSource,
+    Background,
+    Conversations,
+    RecentIds,
+    chat_session_id,
+    webhook_router,
+)
 from .feishu_im import FeishuMessenger
 
 log = logging.getLogger("api.integrations")
@@ -156,11 +163,4 @@ class FeishuAdapter:
 
 def router(settings: Settings, advisor: AdvisorSource) -> APIRouter:
     """POST /feishu/events, answered by the Feishu adapter."""
-    adapter = FeishuAdapter(settings, Conversations(advisor))
-    feishu = APIRouter(tags=["integrations"])
-
-    @feishu.post(PATH, include_in_schema=False)
-    async def feishu_events(request: Request) -> Response:
-        return adapter.handle(await request.body(), request.headers)
-
-    return feishu
+    return webhook_router(PATH, FeishuAdapter(settings, Conversations(advisor)))

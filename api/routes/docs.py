@@ -9,9 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
-from knowledge import load_documents
-
-from ..deps import SettingsDep
+from ..deps import AdvisorDep
 
 router = APIRouter(prefix="/v1/docs", tags=["docs"])
 _DOC_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -43,15 +41,14 @@ def _render(markdown: str) -> str:
 
 @router.get("/{doc_id}", response_model=None)
 def document(
-    doc_id: str, settings: SettingsDep, format: Literal["json", "html"] = "json"
+    doc_id: str, advisor: AdvisorDep, format: Literal["json", "html"] = "json"
 ) -> dict[str, Any] | HTMLResponse:
     """The document's front matter and Markdown body (``format=html`` for a readable page)."""
     if not _DOC_ID.match(doc_id):
         raise HTTPException(
             404, f"No document '{doc_id[:60]}'; see GET /v1/search for document ids."
         )
-    docs = {d.id: d for d in load_documents(settings.docs_dir)}
-    doc = docs.get(doc_id)
+    doc = advisor.documents.get(doc_id)
     if doc is None:
         raise HTTPException(404, f"No document '{doc_id}'; see GET /v1/search for document ids.")
     headings = [

@@ -103,9 +103,9 @@ class _Source:
 class FusionWeights:
     """Reciprocal-rank fusion: score = sum(weight / (k + rank)); higher is more relevant."""
 
-    bm25: float = 1.0
-    dense: float = 1.0
-    k: int = 60
+    bm25: float
+    dense: float
+    k: int
     candidates: int = 50
 
 
@@ -209,10 +209,13 @@ class SearchIndex:
         if built not in {self.embedding_name, "none"} and self.embeddings is None:
             return  # index has vectors but the model cannot load here: BM25 only
         if built != self.embedding_name:
-            raise IndexMismatchError(
-                f"The index was built with embedding {built}, but {self.embedding_name} is "
-                "configured; run `finadvisor index --rebuild`."
-            )
+            raise self._mismatch(built)
+
+    def _mismatch(self, built: object) -> IndexMismatchError:
+        return IndexMismatchError(
+            f"The index was built with embedding {built}, but {self.embedding_name} is "
+            "configured; run `finadvisor index --rebuild`."
+        )
 
     def _store(self, origin: str) -> Any:
         if self.embeddings is None:
@@ -254,10 +257,7 @@ class SearchIndex:
         manifest = {} if rebuild else self._read_manifest()
         if manifest and manifest.get("embedding") != self.embedding_name:
             if manifest.get("embedding") != "none" and self.embeddings is not None:
-                raise IndexMismatchError(
-                    f"The index was built with embedding {manifest.get('embedding')}, but "
-                    f"{self.embedding_name} is configured; run `finadvisor index --rebuild`."
-                )
+                raise self._mismatch(manifest.get("embedding"))
             manifest = {}  # BM25-only index and a model now available (or the reverse): rebuild
         if not manifest and self.dir.exists():
             shutil.rmtree(self.dir / "bm25", ignore_errors=True)
