@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from bot.advisor import Advisor
-from bot.settings import Settings
+from core.settings import Settings
 
 
 def get_settings(request: Request) -> Settings:

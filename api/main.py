@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.advisor import Advisor
 from bot.pii import PiiLogFilter
-from bot.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 from .errors import error, install_error_handlers
 from .ratelimit import RateLimitMiddleware

@@ -20,7 +20,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from bot.settings import Settings
+from core.settings import Settings
 from knowledge.index import SearchIndex
 from knowledge.index.evaluate import load_cases
 from knowledge.index.search_index import MANIFEST_VERSION

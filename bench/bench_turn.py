@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.advisor import Advisor
 from bot.evaluation import load_diagnosis_cases
-from bot.settings import Settings
+from core.settings import Settings
 from knowledge.index import SearchIndex
 
 EVAL = Path(__file__).resolve().parent / "eval" / "diagnosis.yaml"

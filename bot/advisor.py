@@ -8,13 +8,14 @@ import uuid
 from functools import cached_property
 from typing import Any
 
+from core.errors import EmptyInputError, InputTooLongError
+from core.settings import Settings, get_settings
 from knowledge import load_catalog, load_documents, load_taxonomy
 from knowledge.index import SearchIndex
 
 from . import messages
 from .compose import Citations, Composer, Passage
 from .diagnose import Diagnoser
-from .errors import EmptyInputError, InputTooLongError
 from .followup import choose_follow_up, missing_fields
 from .guard import Guard
 from .llm import load_chat_model, resolve_llm
@@ -23,7 +24,6 @@ from .pii import PiiLogFilter
 from .profile import Profile
 from .recommend import Recommender
 from .sessions import SessionStore, open_session_store
-from .settings import Settings, get_settings
 from .turn import Citation, Turn
 from .understand import Understander, Understanding
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
 
-from .errors import ConfigError, UnknownBackendError
-from .settings import Settings
+from core.errors import ConfigError, UnknownBackendError
+from core.settings import Settings
 
 ChatModelFactory = Callable[[str, Settings], BaseChatModel]
 PROVIDERS: dict[str, ChatModelFactory] = {}

@@ -25,10 +25,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 from pydantic import BaseModel, ValidationError
 
-from .errors import ConfigError, InputError, SessionError, UnknownBackendError
+from core.errors import ConfigError, InputError, SessionError, UnknownBackendError
+from core.settings import Settings
+
 from .pii import mask_pii
 from .profile import Profile
-from .settings import Settings
 
 MAX_TURNS = 200
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600

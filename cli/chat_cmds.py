@@ -13,8 +13,8 @@ from rich.table import Table
 
 from bot.advisor import Advisor
 from bot.apr import CostTerms, apr_from_text, compute_apr
-from bot.errors import InputError
 from bot.turn import Turn
+from core.errors import InputError
 
 from .common import EXIT_BAD_INPUT, console, err_console, settings
 from .index_cmds import open_index

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from bot.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 console = Console()
 err_console = Console(stderr=True)

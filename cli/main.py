@@ -7,7 +7,7 @@ from collections import Counter
 import typer
 from rich.table import Table
 
-from bot.errors import FinadvisorError, KnowledgeError
+from core.errors import FinadvisorError, KnowledgeError
 from knowledge import chinese_chars, load_catalog, load_documents, validate_knowledge
 
 from .chat_cmds import apr, ask, chat, diagnose

@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.errors import KnowledgeError
+from core.errors import KnowledgeError
 
 DocKind = Literal["product", "channel", "policy", "mechanism", "guide"]
 _CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.errors import KnowledgeError
+from core.errors import KnowledgeError
 
 from .catalog import Catalog
 from .documents import KnowledgeDoc, chinese_chars, parse_document

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from bot.settings import Settings
+from core.settings import Settings
 from knowledge.index import SearchIndex, register_embeddings
 
 REPO = Path(__file__).resolve().parent.parent

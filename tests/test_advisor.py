@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from bot.advisor import Advisor
-from bot.errors import EmptyInputError, InputTooLongError
+from core.errors import EmptyInputError, InputTooLongError
 
 from .helpers import CONTRACT_KEYS
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from bot.advisor import Advisor
-from bot.settings import Settings
+from core.settings import Settings
 
 from .fake_chat_servers import FakeChatServer, GatedAdvisor, dingtalk_webhook
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.integrations.feishu import lark_signature, message_text
 from api.main import create_app
 from bot.advisor import Advisor
-from bot.settings import Settings
+from core.settings import Settings
 
 from .fake_chat_servers import FEISHU_TOKEN, FakeChatServer, GatedAdvisor, feishu_api
 

@@ -14,8 +14,8 @@ import pytest
 from docx import Document as DocxDocument
 from typer.testing import CliRunner
 
-from bot.settings import Settings
 from cli.main import app
+from core.settings import Settings
 from knowledge.index import SearchIndex
 
 from .helpers import free_port, small_knowledge_base, wait_until

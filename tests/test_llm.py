@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from api import create_app
 from bot.advisor import Advisor
-from bot.errors import ConfigError, UnknownBackendError
-from bot.settings import Settings
 from cli.main import app as cli_app
+from core.errors import ConfigError, UnknownBackendError
+from core.settings import Settings
 from knowledge.index import SearchIndex
 
 from .fake_llm import FakeOpenAI

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
-from bot.errors import IndexMismatchError, UnknownBackendError
-from bot.settings import Settings
+from core.errors import IndexMismatchError, UnknownBackendError
+from core.settings import Settings
 from knowledge.index import HybridRetriever, SearchIndex, doc_ranking
 from knowledge.index import embeddings as embeddings_module
 

@@ -18,7 +18,6 @@ import pytest
 import redis
 
 from bot import sessions
-from bot.errors import ConfigError, InputError, SessionError, UnknownBackendError
 from bot.profile import Profile
 from bot.sessions import (
     CORRUPT_SESSION,
@@ -34,7 +33,8 @@ from bot.sessions import (
     open_session_store,
     register_session_backend,
 )
-from bot.settings import Settings
+from core.errors import ConfigError, InputError, SessionError, UnknownBackendError
+from core.settings import Settings
 from tests.helpers import free_port, wait_until
 
 REDIS_MISSING = (

@@ -21,8 +21,8 @@ from api.integrations.conversation import chat_session_id
 from api.integrations.slack_blocks import SECTION_LIMIT, mrkdwn, turn_blocks
 from api.main import create_app
 from bot.advisor import Advisor
-from bot.settings import Settings
 from bot.turn import Citation, Recommendation, Turn
+from core.settings import Settings
 
 from .fake_chat_servers import (
     SLACK_BOT_USER,

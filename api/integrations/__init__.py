@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 
 from bot.advisor import Advisor
-from bot.settings import Settings
+from core.settings import Settings
 
 from .conversation import AdvisorSource
 

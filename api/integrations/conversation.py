@@ -14,8 +14,8 @@ from typing import Protocol
 from fastapi import APIRouter, Request, Response
 
 from bot.advisor import Advisor
-from bot.errors import InputError
 from bot.turn import Turn
+from core.errors import InputError
 
 from . import messages
 

@@ -23,7 +23,7 @@ import httpx
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from bot.settings import Settings
+from core.settings import Settings
 
 from ..errors import error
 from . import messages

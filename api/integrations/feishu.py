@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from lark_oapi.core.const import LARK_REQUEST_NONCE, LARK_REQUEST_SIGNATURE, LARK_REQUEST_TIMESTAMP
 from lark_oapi.core.utils import AESCipher
 
-from bot.settings import Settings
+from core.settings import Settings
 
 from ..errors import error
 from . import messages

@@ -24,8 +24,8 @@ from slack_bolt.middleware import Middleware
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
 
-from bot.settings import Settings
 from bot.turn import Turn
+from core.settings import Settings
 
 from . import messages
 from .conversation import AdvisorSource, Conversations, RecentIds, chat_session_id

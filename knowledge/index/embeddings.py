@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from bot.errors import UnknownBackendError
+from core.errors import UnknownBackendError
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.errors import InputError
+from core.errors import InputError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 

@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import bm25s
 
-from bot.errors import IndexMismatchError, InputError, RetrievalError
-from bot.settings import Settings
+from core.errors import IndexMismatchError, InputError, RetrievalError
+from core.settings import Settings
 
 from ..documents import load_documents
 from .chunking import Chunk, chunk_markdown, content_hash

@@ -11,7 +11,7 @@ from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from bot.errors import ConfigError, IndexMismatchError
+from core.errors import ConfigError, IndexMismatchError
 
 COLLECTIONS = {"shipped": "finadvisor_shipped", "user": "finadvisor_user"}
 
