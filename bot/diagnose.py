@@ -6,13 +6,11 @@ Priors (platform x symptom) give possibilities; rules over profile facts and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-import yaml
-
 from knowledge import Taxonomy
+from knowledge.rules import DiagnosisRules, EvidenceRule, condition_holds
 
 from .profile import Profile
 from .turn import Reason
@@ -28,17 +26,8 @@ class ReasonScore(NamedTuple):
     label: str
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One evidence rule: when every condition holds, the reason gets this confidence."""
-
-    reason: str
-    when: dict[str, Any]
-    confidence: float
-    evidence: str
-
-
-def _field(profile: Profile, name: str) -> Any:
+def profile_value(profile: Profile, name: str) -> Any:
+    """A profile field or a computed field (``debt_to_income``, ``business``) by name."""
     if name == "debt_to_income":
         return profile.debt_to_income()
     if name == "business":
@@ -46,38 +35,27 @@ def _field(profile: Profile, name: str) -> Any:
     return getattr(profile, name, None)
 
 
-def _holds(value: Any, condition: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(condition, list):
-        return value in condition
-    if isinstance(condition, dict):
-        checks = {"gte": value >= condition.get("gte", value), "gt": value > condition.get("gt", value - 1),
-                  "lte": value <= condition.get("lte", value), "lt": value < condition.get("lt", value + 1)}  # fmt: skip
-        return all(checks[op] for op in condition)
-    return bool(value == condition)
-
-
 class Diagnoser:
     """Ranks reason codes for a profile and the hints of the conversation."""
 
-    def __init__(self, knowledge_dir: Path, taxonomy: Taxonomy) -> None:
-        data = yaml.safe_load((knowledge_dir / "diagnosis.yaml").read_text(encoding="utf-8"))
+    def __init__(self, rules: DiagnosisRules, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
-        self.priors: dict[str, dict[str, dict[str, float]]] = data["priors"]
-        self.rules = [Rule(**r) for r in data["rules"]]
-        self.advice: dict[str, dict[str, str]] = data["advice"]
-        self.questions: dict[str, dict[str, Any]] = data["questions"]
-        self.hint_confidence = float(data["hint_confidence"])
-        self.possibility_below = float(data["possibility_below"])
-        self.max_reasons = int(data["max_reasons"])
+        self.priors = rules.priors
+        self.rules = rules.rules
+        self.advice = rules.advice
+        self.questions = rules.questions
+        self.hint_confidence = rules.hint_confidence
+        self.possibility_below = rules.possibility_below
+        self.max_reasons = rules.max_reasons
 
     def _prior(self, profile: Profile) -> dict[str, float]:
         by_platform = self.priors.get(profile.platform or "default") or self.priors["default"]
         return dict(by_platform.get(profile.symptom or "default") or by_platform.get("default")
                     or self.priors["default"]["default"])  # fmt: skip
 
-    def diagnose(self, profile: Profile, hints: dict[str, str], lang: str = "zh") -> list[Reason]:
+    def diagnose(
+        self, profile: Profile, hints: Mapping[str, str], lang: str = "zh"
+    ) -> list[Reason]:
         """Reasons ranked best first, at most ``max_reasons``; empty when nothing was refused."""
         return [
             Reason(
@@ -85,12 +63,13 @@ class Diagnoser:
                 label=self.taxonomy.label("reasons", code, lang),
                 confidence=round(confidence, 2),
                 evidence=evidence,
-                advice=self.advice.get(code, {}).get(lang, ""),
+                advice=getattr(self.advice[code], lang) if code in self.advice else "",
+                doc_id=self.advice[code].doc if code in self.advice else "",
             )
             for code, confidence, evidence in self._rank(profile, hints, lang, explain=True)
         ]
 
-    def rank(self, profile: Profile, hints: dict[str, str]) -> list[ReasonScore]:
+    def rank(self, profile: Profile, hints: Mapping[str, str]) -> list[ReasonScore]:
         """The same ranking without evidence text or models (the follow-up search replays it)."""
         return [
             ReasonScore(code, round(confidence, 2), code)
@@ -98,7 +77,7 @@ class Diagnoser:
         ]
 
     def _rank(
-        self, profile: Profile, hints: dict[str, str], lang: str, *, explain: bool
+        self, profile: Profile, hints: Mapping[str, str], lang: str, *, explain: bool
     ) -> list[tuple[str, float, str]]:
         refused = profile.symptom is not None or bool(hints)
         scores: dict[str, tuple[float, str]] = {}
@@ -117,7 +96,7 @@ class Diagnoser:
                 scores[code] = (self.hint_confidence, words)
         lowered: dict[str, tuple[float, str]] = {}
         for rule in self.rules:
-            if not all(_holds(_field(profile, k), v) for k, v in rule.when.items()):
+            if not all(condition_holds(profile_value(profile, k), v) for k, v in rule.when.items()):
                 continue
             if rule.confidence < 0:
                 lowered[rule.reason] = (abs(rule.confidence), rule.evidence)
@@ -134,7 +113,7 @@ class Diagnoser:
         ranked = sorted(scores.items(), key=lambda item: -item[1][0])[: self.max_reasons]
         return [(code, conf, evidence) for code, (conf, evidence) in ranked if conf >= 0.05]
 
-    def _evidence(self, profile: Profile, rule: Rule) -> str:
+    def _evidence(self, profile: Profile, rule: EvidenceRule) -> str:
         """The user's own words for the facts a rule used, else the rule's description."""
         words = [profile.evidence[f] for f in rule.when if profile.evidence.get(f)]
         if rule.when.keys() & {"debt_to_income"}:

@@ -45,6 +45,8 @@ class DiagnosisScores:
     forbidden_rate: float = 0.0
     warnings_recall: float = 0.0
     fact_accuracy: float = 0.0
+    fact_fields: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per profile field: (read right, stated)."""
     failures: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -108,6 +110,8 @@ def evaluate_diagnosis(
             counts["facts"] += 1
             ok = _same(value, getattr(last.profile, name, None))
             hits["facts"] += ok
+            right, stated = scores.fact_fields.get(name, (0, 0))
+            scores.fact_fields[name] = (right + ok, stated + 1)
             if not ok:
                 failures["facts"].append(f"{case.id}:{name}={getattr(last.profile, name, None)}")
         advisor.reset(session)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .diagnose import Diagnoser
-from .profile import Profile
+from .profile import Dialogue, Profile
 from .recommend import Recommender
 from .turn import FollowUp
 
@@ -35,11 +35,11 @@ def _distance(a: tuple[Any, ...], b: tuple[Any, ...]) -> float:
     return total
 
 
-def missing_fields(diagnoser: Diagnoser, profile: Profile) -> list[str]:
-    """Fields worth knowing that are still unknown, in the data file's order."""
+def missing_fields(diagnoser: Diagnoser, profile: Profile, dialogue: Dialogue) -> list[str]:
+    """Fields worth knowing that are still unknown (and not skipped), in the data file's order."""
     missing = []
     for field in diagnoser.questions:
-        if getattr(profile, field, None) is not None or field in profile.skipped:
+        if getattr(profile, field, None) is not None or field in dialogue.skipped:
             continue
         if profile.segment == "consumer" and field in _BUSINESS_ONLY:
             continue
@@ -50,13 +50,17 @@ def missing_fields(diagnoser: Diagnoser, profile: Profile) -> list[str]:
 
 
 def choose_follow_up(
-    diagnoser: Diagnoser, recommender: Recommender, profile: Profile, lang: str = "zh"
+    diagnoser: Diagnoser,
+    recommender: Recommender,
+    profile: Profile,
+    dialogue: Dialogue,
+    lang: str = "zh",
 ) -> FollowUp | None:
     """The single best question to ask next, or None when no answer would change anything."""
     base = _signature(diagnoser, recommender, profile)
     best: tuple[float, str] | None = None
-    for field in missing_fields(diagnoser, profile):
-        options = diagnoser.questions[field].get("options") or []
+    for field in missing_fields(diagnoser, profile, dialogue):
+        options = diagnoser.questions[field].options
         if not options:
             continue
         changes = []
@@ -74,6 +78,6 @@ def choose_follow_up(
     question = diagnoser.questions[best[1]]
     return FollowUp(
         field=best[1],
-        question=str(question[lang]),
-        options=[str(o) for o in question.get("options", [])],
+        question=question.en if lang == "en" else question.zh,
+        options=[str(o) for o in question.options],
     )

@@ -6,20 +6,17 @@ Phrases and messages live in ``knowledge/guard.yaml``; APRs come from ``bot.apr`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import yaml
+from knowledge.rules import GuardRules, Policy
 
 from .apr import AprResult, apr_from_text
+from .phrases import Phrases
 from .profile import Profile
 from .turn import Warning
 from .understand import Understanding
 
-_CONSUMER_PLATFORMS = frozenset({"jiebei", "huabei", "weilidai", "fenfu", "jd", "duxiaoman"})
 
-
-@dataclass
+@dataclass(frozen=True)
 class GuardResult:
     """Warnings for the turn, an optional refusal text, and a computed APR."""
 
@@ -32,17 +29,15 @@ class GuardResult:
 class Guard:
     """Checks each message and profile for scams, high cost, debt spirals and misuse."""
 
-    def __init__(self, knowledge_dir: Path) -> None:
-        self.data: dict[str, Any] = yaml.safe_load(
-            (knowledge_dir / "guard.yaml").read_text(encoding="utf-8")
-        )
+    def __init__(self, rules: GuardRules, policy: Policy) -> None:
+        self.rules = rules
+        self.policy = policy
+        self.scam = Phrases(rules.scam_phrases)
+        self.high_cost = Phrases(rules.high_cost_phrases)
+        self.unsafe = {kind: Phrases(words) for kind, words in rules.unsafe_categories.items()}
 
     def _message(self, key: str, lang: str, **values: str) -> str:
-        return str(self.data["messages"][key][lang]).format(**values)
-
-    def _said(self, text: str, key: str) -> bool:
-        lowered = text.lower()
-        return any(str(p).lower() in lowered for p in self.data[key])
+        return self.rules.messages[key].text(lang).format(**values)
 
     def check(
         self,
@@ -53,53 +48,48 @@ class Guard:
     ) -> GuardResult:
         """Warnings for this message in the context of the whole profile."""
         warnings: list[Warning] = []
-        result = GuardResult(warnings)
-        if self._said(text, "scam_phrases"):
-            warnings.append(Warning(code="scam_risk", message=self._message("scam_risk", lang)))
-        result.apr = apr_from_text(text)
-        if result.apr is not None and result.apr.high_cost:
-            warnings.append(Warning(code="high_cost", message=self._message(
-                "high_cost", lang, apr=f"{result.apr.apr:.1f}%", method=result.apr.method)))  # fmt: skip
-        elif self._said(text, "high_cost_phrases"):
-            warnings.append(
-                Warning(code="high_cost", message=self._message("high_cost_generic", lang))
-            )
+        if self.scam.said(text):
+            warnings.append(self._warning("scam_risk", "scam_risk", lang))
+        apr = apr_from_text(text)
+        if apr is not None and apr.high_cost:
+            warnings.append(self._warning("high_cost", "high_cost", lang,
+                                          apr=f"{apr.apr:.1f}%", method=apr.method))  # fmt: skip
+        elif self.high_cost.said(text):
+            warnings.append(self._warning("high_cost", "high_cost_generic", lang))
         if profile.borrowing_to_repay or profile.need_purpose == "repay_debt":
-            warnings.append(Warning(code="debt_spiral", message=self._message("debt_spiral", lang)))
+            warnings.append(self._warning("debt_spiral", "debt_spiral", lang))
         mismatch = self._purpose_mismatch(text, understanding, profile)
         if mismatch:
-            warnings.append(Warning(code="purpose_mismatch", message=self._message(mismatch, lang)))
-        for kind, phrases in self.data["unsafe_categories"].items():
-            if understanding.intent == "unsafe" and any(p.lower() in text.lower() for p in phrases):
-                result.refusal = str(self.data["refusals"][kind][lang])
-                result.refusal_kind = kind
-                if kind in {"credit_repair", "intermediary", "fake_materials"} and not any(
-                    w.code == "scam_risk" for w in warnings
-                ):
-                    warnings.append(
-                        Warning(code="scam_risk", message=self._message("scam_risk", lang))
-                    )
-                break
-        return result
+            warnings.append(self._warning("purpose_mismatch", mismatch, lang))
+        kind = self._refusal_kind(text, understanding)
+        if kind is None:
+            return GuardResult(warnings, apr=apr)
+        if kind in self.rules.scam_refusals and not any(w.code == "scam_risk" for w in warnings):
+            warnings.append(self._warning("scam_risk", "scam_risk", lang))
+        refusal = self.rules.refusals[kind].text(lang)
+        return GuardResult(warnings, refusal=refusal, refusal_kind=kind, apr=apr)
+
+    def _warning(self, code: str, key: str, lang: str, **values: str) -> Warning:
+        return Warning(code=code, message=self._message(key, lang, **values))
+
+    def _refusal_kind(self, text: str, understanding: Understanding) -> str | None:
+        if understanding.intent != "unsafe":
+            return None
+        return next((kind for kind, words in self.unsafe.items() if words.said(text)), None)
 
     def _purpose_mismatch(
         self, text: str, understanding: Understanding, profile: Profile
     ) -> str | None:
-        if profile.need_purpose in {"home_purchase", "securities"}:
+        if profile.need_purpose in self.policy.forbidden_investment_purposes:
             return "purpose_mismatch_forbidden"
-        business_purpose = profile.need_purpose in {
-            "working_capital", "inventory", "equipment", "receivable_gap", "order_fulfilment",
-            "expansion", "startup",
-        }  # fmt: skip
+        business_purpose = profile.need_purpose in self.policy.business_purposes
         if profile.cashout and (profile.is_business or business_purpose):
             return "purpose_mismatch_consumer"  # cashing out a personal card for the business
-        consumer_tool = (
-            understanding.consumer_product_for_business
-            or (
-                business_purpose
-                and profile.platform in _CONSUMER_PLATFORMS
-                and profile.symptom is None
+        consumer_tool = understanding.consumer_product_for_business or (
+            business_purpose
+            and (
+                profile.platform in self.policy.consumer_platforms
+                or any(w in text for w in self.policy.consumer_credit_words)
             )
-            or (business_purpose and any(w in text for w in ("信用卡", "消费贷", "credit card")))
         )
         return "purpose_mismatch_consumer" if consumer_tool else None

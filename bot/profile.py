@@ -1,4 +1,5 @@
-"""What the advisor knows about the user: one ``Profile``, each fact with the words it came from."""
+"""What the advisor knows about the user (``Profile``, each fact with the words it came from) and
+where the conversation stands (``Dialogue``: what was asked and skipped), kept apart."""
 
 from __future__ import annotations
 
@@ -68,10 +69,6 @@ class Profile(BaseModel):
     evidence: dict[str, str] = {}
     hints: dict[str, str] = {}
     """Reason codes the user's own words point to (征信花了 -> frequent_inquiries), with the words."""
-    asked: list[str] = []
-    """Fields the advisor has asked about, in order."""
-    skipped: list[str] = []
-    """Fields the user chose not to answer; never asked again."""
 
     def known(self) -> dict[str, Any]:
         """The facts that are set, without evidence."""
@@ -106,3 +103,30 @@ class Profile(BaseModel):
         if self.monthly_debt_payment is None or not self.monthly_income:
             return None
         return self.monthly_debt_payment / self.monthly_income
+
+
+class Dialogue(BaseModel):
+    """Dialogue state, not facts: the questions asked and skipped so far."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asked: tuple[str, ...] = ()
+    """Fields the advisor has asked about, in order."""
+    skipped: tuple[str, ...] = ()
+    """Fields the user chose not to answer; never asked again."""
+
+    @property
+    def pending(self) -> str | None:
+        """The field of the question asked last (a short reply may answer it)."""
+        return self.asked[-1] if self.asked else None
+
+    def asking(self, field: str) -> Dialogue:
+        """This state after asking about ``field``."""
+        return self.model_copy(update={"asked": (*self.asked, field)})
+
+    def skipping_pending(self) -> Dialogue:
+        """This state after the user skipped the pending question."""
+        pending = self.pending
+        if pending is None or pending in self.skipped:
+            return self
+        return self.model_copy(update={"skipped": (*self.skipped, pending)})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from .profile import Profile
+from .profile import Dialogue, Profile
 
 Intent = Literal[
     "diagnose", "find_financing", "ask_product", "compute_cost", "small_talk", "out_of_scope",
@@ -22,6 +22,8 @@ class Reason(BaseModel):
     confidence: float
     evidence: str
     advice: str = ""
+    doc_id: str = Field(default="", exclude=True)
+    """The document that explains this reason (the cite stage turns it into ``citations``)."""
     citations: list[str] = []
 
 
@@ -37,6 +39,8 @@ class Recommendation(BaseModel):
     apr: str
     speed: str = ""
     materials: list[str] = []
+    doc_id: str = Field(default="", exclude=True)
+    """The document the product comes from (the cite stage turns it into ``citations``)."""
     citations: list[str] = []
 
 
@@ -78,6 +82,7 @@ class Turn(BaseModel):
     lang: Literal["zh", "en"] = "zh"
     reply: str = ""
     profile: Profile = Profile()
+    dialogue: Dialogue = Dialogue()
     reasons: list[Reason] = []
     recommendations: list[Recommendation] = []
     warnings: list[Warning] = []

@@ -1,36 +1,42 @@
 """Understanding Chinese as users write it: facts, hints (reason codes), intent and language.
 
-All vocabulary lives in ``knowledge/understanding.yaml``; this module only applies it: phrase
-matching per clause with negation, numbers in words and mixed forms, and intent priority.
+All vocabulary lives in ``knowledge/understanding.yaml`` (typed as ``UnderstandingRules``); this
+module only applies it: phrase matching per clause with negation, numbers in words and mixed
+forms, and intent priority. The pass fills a private draft and returns a frozen ``Understanding``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-import yaml
+from knowledge.rules import Policy, UnderstandingRules
 
-from .numbers import NUMBER, numbers_in, parse_number
+from .numbers import NUMBER, parse_number
+from .phrases import Phrases
 from .turn import Intent
 
 _CLAUSE_SPLIT = re.compile(r"[，,。！!？?；;\n]|(?=但是|可是|不过|但)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
-_EVIDENCE_MAX = 40
-_CONSUMER_PLATFORMS = frozenset({"jiebei", "huabei", "weilidai", "fenfu", "jd", "duxiaoman"})
+EVIDENCE_MAX = 40
 
 
-@dataclass
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
 class Understanding:
-    """What one message says: facts (Profile fields), hints, intent, language."""
+    """What one message says: facts (Profile fields), hints, intent, language. Immutable."""
 
-    facts: dict[str, Any] = field(default_factory=dict)
-    evidence: dict[str, str] = field(default_factory=dict)
-    hints: dict[str, str] = field(default_factory=dict)
+    facts: Mapping[str, Any] = field(default_factory=_empty)
+    evidence: Mapping[str, str] = field(default_factory=_empty)
+    hints: Mapping[str, str] = field(default_factory=_empty)
     intent: Intent = "diagnose"
     lang: str = "zh"
     skip: bool = False
@@ -41,55 +47,78 @@ class Understanding:
         """Facts that say something about credit (timing and place alone do not)."""
         return set(self.facts) - {"urgency", "region"}
 
+    def with_facts(self, facts: Mapping[str, Any], evidence: Mapping[str, str]) -> Understanding:
+        """A copy with ``facts`` added (their evidence too); existing facts are replaced."""
+        draft = Draft.of(self)
+        for name, value in facts.items():
+            draft.set(name, value, evidence.get(name, ""))
+        return draft.freeze()
+
+
+@dataclass
+class Draft:
+    """The understanding of one message while it is being read (private to understanding)."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)
+    intent: Intent = "diagnose"
+    lang: str = "zh"
+    skip: bool = False
+    consumer_product_for_business: bool = False
+
+    @classmethod
+    def of(cls, understanding: Understanding) -> Draft:
+        """A draft holding copies of a frozen understanding's values."""
+        u = understanding
+        return cls(dict(u.facts), dict(u.evidence), dict(u.hints), u.intent, u.lang, u.skip,
+                   u.consumer_product_for_business)  # fmt: skip
+
+    @property
+    def substantive_facts(self) -> set[str]:
+        """Facts that say something about credit (timing and place alone do not)."""
+        return set(self.facts) - {"urgency", "region"}
+
     def set(self, name: str, value: Any, clause: str) -> None:
         """Record a fact with the words it came from (later mentions in a message win)."""
         self.facts[name] = value
-        self.evidence[name] = clause[:_EVIDENCE_MAX]
+        self.evidence[name] = clause[:EVIDENCE_MAX]
 
-
-class _Phrases:
-    """A list of plain substrings and ``re:`` regexes, matched case-insensitively."""
-
-    def __init__(self, phrases: list[str]) -> None:
-        self.plain = [p.lower() for p in phrases if not p.startswith("re:")]
-        self.regexes = [re.compile(p[3:], re.IGNORECASE) for p in phrases if p.startswith("re:")]
-
-    def find(self, text: str) -> list[tuple[int, int]]:
-        """Spans of every match in ``text`` (already lower-cased)."""
-        spans = []
-        for phrase in self.plain:
-            start = text.find(phrase)
-            while start >= 0:
-                spans.append((start, start + len(phrase)))
-                start = text.find(phrase, start + 1)
-        for regex in self.regexes:
-            spans.extend(m.span() for m in regex.finditer(text))
-        return sorted(spans)
+    def freeze(self) -> Understanding:
+        """The immutable understanding."""
+        return Understanding(
+            facts=MappingProxyType(dict(self.facts)),
+            evidence=MappingProxyType(dict(self.evidence)),
+            hints=MappingProxyType(dict(self.hints)),
+            intent=self.intent,
+            lang=self.lang,
+            skip=self.skip,
+            consumer_product_for_business=self.consumer_product_for_business,
+        )
 
 
 class Understander:
     """Applies the phrase tables of ``understanding.yaml`` to a message."""
 
-    def __init__(self, knowledge_dir: Path) -> None:
-        self.data: dict[str, Any] = yaml.safe_load(
-            (knowledge_dir / "understanding.yaml").read_text(encoding="utf-8")
-        )
-        self.window = int(self.data.get("negation_window", 5))
-        self.negators = [n.lower() for n in self.data["negators"]]
+    def __init__(self, rules: UnderstandingRules, policy: Policy) -> None:
+        self.rules = rules
+        self.policy = policy
+        self.window = rules.negation_window
+        self.negators = [n.lower() for n in rules.negators]
 
     @cached_property
-    def _tables(self) -> dict[str, dict[Any, _Phrases]]:
-        tables: dict[str, dict[Any, _Phrases]] = {}
+    def _tables(self) -> dict[str, dict[Any, Phrases]]:
+        tables: dict[str, dict[Any, Phrases]] = {}
         for section in ("platforms", "symptoms", "segments", "purposes", "collateral", "hints",
                         "urgency", "intents"):  # fmt: skip
-            tables[section] = {k: _Phrases(v) for k, v in self.data[section].items()}
-        tables["overdue"] = {k: _Phrases(v) for k, v in self.data["overdue"].items()}
-        for name, values in self.data["booleans"].items():
-            tables[f"bool:{name}"] = {k: _Phrases(v) for k, v in values.items()}
+            tables[section] = {k: Phrases(v) for k, v in getattr(self.rules, section).items()}
+        tables["overdue"] = {k: Phrases(v) for k, v in self.rules.overdue.items()}
+        for name, values in self.rules.booleans.items():
+            tables[f"bool:{name}"] = {k: Phrases(v) for k, v in values.items()}
         tables["misc"] = {
-            "no_collateral": _Phrases(self.data["no_collateral"]),
-            "skip": _Phrases(self.data["skip_phrases"]),
-            "regions": _Phrases(self.data["regions"]),
+            "no_collateral": Phrases(self.rules.no_collateral),
+            "skip": Phrases(self.rules.skip_phrases),
+            "regions": Phrases(self.rules.regions),
         }
         return tables
 
@@ -97,12 +126,12 @@ class Understander:
     def _numeric(self) -> dict[str, list[re.Pattern[str]]]:
         return {
             name: [re.compile(p.replace("{NUM}", NUMBER), re.IGNORECASE) for p in patterns]
-            for name, patterns in self.data["numeric"].items()
+            for name, patterns in self.rules.numeric.items()
         }
 
     @cached_property
     def _tax(self) -> list[re.Pattern[str]]:
-        return [re.compile(p) for p in self.data["tax_rating"]]
+        return [re.compile(p) for p in self.rules.tax_rating]
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -110,70 +139,13 @@ class Understander:
         before = clause[max(0, start - self.window) : start]
         return any(neg in before for neg in self.negators)
 
-    def _hits(self, phrases: _Phrases, clause: str) -> list[tuple[int, int, bool]]:
+    def _hits(self, phrases: Phrases, clause: str) -> list[tuple[int, int, bool]]:
         return [(s, e, self._negated(clause, s)) for s, e in phrases.find(clause)]
-
-    def answer_pending(self, field: str, text: str, result: Understanding) -> None:
-        """Read the message as a reply to the question just asked about ``field``.
-
-        A short answer fills that field, and an answer (or a skip) continues the diagnosis
-        instead of being taken for a product question.
-        """
-        if not result.skip:
-            self.answer(field, text, result)
-        if result.intent == "ask_product" and (result.skip or result.facts or result.hints):
-            result.intent = "diagnose"
-
-    def answer(self, field: str, text: str, result: Understanding) -> None:
-        """Read a short reply as the answer to the question just asked about ``field``."""
-        if field in result.facts or len(text) > 24:
-            return
-        lowered = text.lower().strip(" 。.!！")
-        answers = self.data["answers"]
-        if field in answers and field not in {"affirmative", "negative"}:
-            for value, phrases in answers[field].items():
-                if any(lowered == p or lowered.startswith(p) for p in phrases):
-                    result.set(field, value, text)
-                    return
-            return
-        yes = any(lowered == p or lowered.startswith(p) for p in answers["affirmative"])
-        no = any(lowered == p or lowered.startswith(p) for p in answers["negative"])
-        if field == "collateral" and no:
-            result.set(field, [], text)
-        elif field in {
-            "receivables_large_buyers",
-            "social_insurance",
-            "is_student",
-            "invoices",
-        } and (yes or no):
-            result.set(field, not no, text)
-        elif field == "tax_rating" and re.fullmatch(r"[abmcd]\s*级?", lowered):
-            result.set(field, lowered[0].upper(), text)
-        elif field in {
-            "lender_count",
-            "inquiries_recent",
-            "zhima_score",
-            "need_amount",
-            "monthly_income",
-            "years_operating",
-        }:
-            found = numbers_in(text)
-            if found:
-                value = found[0][0]
-                if field == "need_amount" and value < 1000 and "万" not in text:
-                    value *= 10000  # a bare "30" answering "how much do you need" means 30万, not 30 yuan
-                result.set(
-                    field,
-                    int(value)
-                    if field in {"lender_count", "inquiries_recent", "zhima_score"}
-                    else value,
-                    text,
-                )
 
     def retracted(self, facts: dict[str, Any]) -> set[str]:
         """Hints that facts of this message contradict (a correction drops the old hint)."""
         dropped: set[str] = set()
-        for name, by_value in self.data.get("retractions", {}).items():
+        for name, by_value in self.rules.retractions.items():
             if name in facts:
                 dropped.update(by_value.get(facts[name], []))
         return dropped
@@ -188,7 +160,7 @@ class Understander:
     def understand(self, text: str) -> Understanding:
         """Facts, hints and intent of one message."""
         text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 10,000 -> 10000
-        result = Understanding()
+        result = Draft()
         result.lang = "en" if len(_LATIN.findall(text)) > 2 * len(_CJK.findall(text)) else "zh"
         clauses = self.clauses(text)
         lowered = text.lower()
@@ -201,10 +173,10 @@ class Understander:
         self._derived(result, lowered)
         result.skip = bool(self._tables["misc"]["skip"].find(lowered)) and len(text) <= 12
         result.intent = self._intent(result, lowered)
-        return result
+        return result.freeze()
 
-    def _categorical(self, result: Understanding, clauses: list[str]) -> None:
-        excluded = [e.lower() for e in self.data.get("segment_excludes", [])]
+    def _categorical(self, result: Draft, clauses: list[str]) -> None:
+        excluded = [e.lower() for e in self.rules.segment_excludes]
         platforms: list[tuple[str, str]] = []
         purposes: dict[str, str] = {}
         for clause in clauses:
@@ -234,7 +206,7 @@ class Understander:
             # a named platform beats the generic "bank" (信用卡 is often only context)
             code, clause = next((p for p in platforms if p[0] != "bank"), platforms[0])
             result.set("platform", code, clause)
-        for code in self.data["purpose_priority"]:
+        for code in self.rules.purpose_priority:
             if code in purposes:
                 result.set("need_purpose", code, purposes[code])
                 break
@@ -247,8 +219,8 @@ class Understander:
                 return code
         return None
 
-    def _booleans(self, result: Understanding, clauses: list[str]) -> None:
-        for name in self.data["booleans"]:
+    def _booleans(self, result: Draft, clauses: list[str]) -> None:
+        for name in self.rules.booleans:
             table = self._tables[f"bool:{name}"]
             for clause in clauses:
                 for value in (False, True):
@@ -259,7 +231,7 @@ class Understander:
                         result.set(name, value if not negated else not value, clause)
                         break
 
-    def _overdue(self, result: Understanding, clauses: list[str]) -> None:
+    def _overdue(self, result: Draft, clauses: list[str]) -> None:
         table = self._tables["overdue"]
         for clause in clauses:
             if table["none_phrases"].find(clause):
@@ -275,7 +247,7 @@ class Understander:
                 if "逾期" in clause and self._negated(clause, clause.find("逾期")):
                     result.set("overdue", "none", clause)
 
-    def _collateral(self, result: Understanding, clauses: list[str]) -> None:
+    def _collateral(self, result: Draft, clauses: list[str]) -> None:
         kinds: list[str] = []
         said_none = False
         evidence = ""
@@ -292,14 +264,14 @@ class Understander:
         elif said_none:
             result.set("collateral", [], evidence)
 
-    def _hints(self, result: Understanding, clauses: list[str]) -> None:
+    def _hints(self, result: Draft, clauses: list[str]) -> None:
         for clause in clauses:
             for code, phrases in self._tables["hints"].items():
                 hits = self._hits(phrases, clause)
                 if hits and not all(neg for _, _, neg in hits):
-                    result.hints.setdefault(code, clause[:_EVIDENCE_MAX])
+                    result.hints.setdefault(code, clause[:EVIDENCE_MAX])
 
-    def _numbers(self, result: Understanding, clauses: list[str]) -> None:
+    def _numbers(self, result: Draft, clauses: list[str]) -> None:
         for clause in clauses:
             for name, patterns in self._numeric.items():
                 for pattern in patterns:
@@ -351,7 +323,7 @@ class Understander:
         integer_fields = {"zhima_score", "age", "lender_count", "inquiries_recent"}
         return int(value) if name in integer_fields else value
 
-    def _derived(self, result: Understanding, text: str) -> None:
+    def _derived(self, result: Draft, text: str) -> None:
         facts = result.facts
         if facts.get("need_purpose") == "repay_debt" or facts.get("borrowing_to_repay"):
             facts.setdefault("borrowing_to_repay", True)
@@ -362,12 +334,9 @@ class Understander:
             result.evidence.setdefault("need_purpose", result.evidence["borrowing_to_repay"])
         if facts.get("borrowing_to_repay") is False and facts.get("need_purpose") == "repay_debt":
             del facts["need_purpose"]
-        business_purpose = facts.get("need_purpose") in {
-            "working_capital", "inventory", "equipment", "receivable_gap", "order_fulfilment",
-            "expansion", "startup",
-        }  # fmt: skip
-        consumer_tool = facts.get("platform") in _CONSUMER_PLATFORMS or any(
-            w in text for w in ("信用卡", "消费贷", "消费金融", "credit card")
+        business_purpose = facts.get("need_purpose") in self.policy.business_purposes
+        consumer_tool = facts.get("platform") in self.policy.consumer_platforms or any(
+            w in text for w in self.policy.consumer_credit_words
         )
         result.consumer_product_for_business = bool(business_purpose and consumer_tool)
         if (
@@ -378,7 +347,7 @@ class Understander:
         if facts.get("is_student") and "age_or_eligibility" not in result.hints:
             result.hints["age_or_eligibility"] = result.evidence.get("is_student", "")
 
-    def _intent(self, result: Understanding, text: str) -> Intent:
+    def _intent(self, result: Draft, text: str) -> Intent:
         table = self._tables["intents"]
         if table["unsafe"].find(text):
             return "unsafe"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -50,26 +51,56 @@ def eval_retrieval(
 
 @eval_app.command("diagnosis")
 def eval_diagnosis(
-    cases_path: Annotated[Path, typer.Option("--cases", help="YAML case set.")] = EVAL_DIR
-    / "diagnosis.yaml",
+    cases_paths: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cases", help="YAML case set (repeatable); default: train/dev and held-out."
+        ),
+    ] = None,
     show_failures: Annotated[
         bool, typer.Option("--failures", help="List failing case ids.")
     ] = False,
 ) -> None:
     """Print reasons/channels top-3 hit, forbidden-channel rate, warnings recall, fact accuracy."""
-    cases = load_diagnosis_cases(cases_path)
+    paths = cases_paths or [EVAL_DIR / "diagnosis.yaml", EVAL_DIR / "diagnosis_heldout.yaml"]
     advisor = Advisor(settings(), index=open_index())
-    with Progress(console=err_console, transient=True) as bar:
-        task = bar.add_task("evaluating", total=len(cases))
-        scores = evaluate_diagnosis(advisor, cases, on_case=lambda: bar.advance(task))
-    table = Table("metric", "value", title=f"diagnosis, {len(cases)} cases")
-    table.add_row("reasons top-3 hit", f"{scores.reasons_hit:.3f}")
-    table.add_row("channels top-3 hit", f"{scores.channels_hit:.3f}")
-    table.add_row("forbidden-channel rate", f"{scores.forbidden_rate:.3f}")
-    table.add_row("warnings recall", f"{scores.warnings_recall:.3f}")
-    table.add_row("fact accuracy", f"{scores.fact_accuracy:.3f}")
+    results = []
+    for path in paths:
+        cases = load_diagnosis_cases(path)
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task(f"evaluating {path.name}", total=len(cases))
+            scores = evaluate_diagnosis(
+                advisor, cases, on_case=functools.partial(bar.advance, task)
+            )
+        results.append((f"{path.stem} ({len(cases)})", scores))
+    table = Table("metric", *(name for name, _ in results), title="diagnosis")
+    for label, attr in _METRICS:
+        table.add_row(label, *(f"{getattr(s, attr):.3f}" for _, s in results))
     console.print(table)
+    fields = sorted({f for _, s in results for f in s.fact_fields})
+    per_field = Table("fact", *(name for name, _ in results), title="fact accuracy per field")
+    for name in fields:
+        per_field.add_row(name, *(_ratio(s.fact_fields.get(name)) for _, s in results))
+    console.print(per_field)
     if show_failures:
-        for metric, ids in scores.failures.items():
-            if ids:
-                console.print(f"  {metric}: {', '.join(ids)}")
+        for name, scores in results:
+            console.print(name)
+            for metric, ids in scores.failures.items():
+                if ids:
+                    console.print(f"  {metric}: {', '.join(ids)}")
+
+
+_METRICS = (
+    ("reasons top-3 hit", "reasons_hit"),
+    ("channels top-3 hit", "channels_hit"),
+    ("forbidden-channel rate", "forbidden_rate"),
+    ("warnings recall", "warnings_recall"),
+    ("fact accuracy", "fact_accuracy"),
+)
+
+
+def _ratio(counts: tuple[int, int] | None) -> str:
+    if counts is None:
+        return "—"
+    right, stated = counts
+    return f"{right / stated:.2f} ({right}/{stated})"

@@ -7,8 +7,9 @@ from collections import Counter
 import typer
 from rich.table import Table
 
+from bot.knowledge import check_knowledge
 from core.errors import FinadvisorError, KnowledgeError
-from knowledge import chinese_chars, load_catalog, load_documents, validate_knowledge
+from knowledge import chinese_chars, load_catalog, load_documents
 
 from .chat_cmds import apr, ask, chat, diagnose
 from .common import EXIT_BAD_INPUT, EXIT_PROBLEMS, console, err_console
@@ -34,7 +35,7 @@ app.command("serve")(serve)
 def kb_check() -> None:
     """Validate documents, catalog and taxonomy; exit 1 with one line per problem."""
     settings = _settings()
-    problems = validate_knowledge(settings.knowledge_dir)
+    problems = check_knowledge(settings.knowledge_dir)
     for problem in problems:
         typer.echo(problem)
     if problems:

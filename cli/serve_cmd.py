@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from .common import console
+from bot.knowledge import check_knowledge
+
+from .common import EXIT_PROBLEMS, console, err_console, settings
 from .index_cmds import open_index
 
 
@@ -17,6 +19,13 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes.")] = 1,
 ) -> None:
     """Start the server (builds the search index first when it is missing or stale)."""
+    knowledge_dir = settings().knowledge_dir
+    problems = check_knowledge(knowledge_dir)
+    if problems:  # a broken rule file never reaches a turn: refuse to start, say what is wrong
+        for problem in problems:
+            typer.echo(problem, err=True)
+        err_console.print(f"[red]{len(problems)} problem(s)[/red] in {knowledge_dir}; not starting")
+        raise typer.Exit(EXIT_PROBLEMS)
     open_index()
     console.print(f"finadvisor: open http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run("api:create_app", factory=True, host=host, port=port, workers=workers,

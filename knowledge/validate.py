@@ -15,6 +15,7 @@ from core.errors import KnowledgeError
 
 from .catalog import Catalog
 from .documents import KnowledgeDoc, chinese_chars, parse_document
+from .rules import parse_rules
 from .taxonomy import Taxonomy, parse_taxonomy
 
 _DOC_REF = re.compile(r"`([a-z][a-z0-9]*(?:-[a-z0-9]+)+)`")
@@ -32,6 +33,7 @@ def validate_knowledge(knowledge_dir: Path) -> list[str]:
         if not (knowledge_dir / name).exists():
             problems.append(f"{name}: required file is missing")
     _check_engine_data(knowledge_dir, taxonomy, {d.id for d in docs}, problems)
+    problems += parse_rules(knowledge_dir)[1]
     return problems
 
 
@@ -62,13 +64,17 @@ def _check_engine_data(
             problems.append(
                 f"diagnosis.yaml: advice for {code} cites unknown document {advice.get('doc')!r}"
             )
-    recommend = load("recommend.yaml")
+    policy = load("policy.yaml")
     for key in ("consumer_channels", "business_channels"):
-        used += [("recommend.yaml", "channels", c) for c in recommend.get(key) or []]
-    for key in ("business_purposes", "consumer_purposes", "never_lend_purposes"):
-        used += [("recommend.yaml", "purposes", c) for c in recommend.get(key) or []]
-    used += [("recommend.yaml", "platforms", c) for c in recommend.get("consumer_platforms") or []]
-    used += [("recommend.yaml", "reasons", c) for c in recommend.get("credit_first_reasons") or {}]
+        used += [("policy.yaml", "channels", c) for c in policy.get(key) or []]
+    for key in ("business_purposes", "consumer_purposes", "never_lend_purposes",
+                "forbidden_investment_purposes"):  # fmt: skip
+        used += [("policy.yaml", "purposes", c) for c in policy.get(key) or []]
+    for key in ("consumer_platforms", "platform_products"):
+        used += [("policy.yaml", "platforms", c) for c in policy.get(key) or []]
+    for key in ("credit_first_reasons", "debt_action_weights"):
+        used += [("policy.yaml", "reasons", c) for c in policy.get(key) or {}]
+    recommend = load("recommend.yaml")
     for table, section in (("purpose_boost", "purposes"), ("reason_boost", "reasons")):
         for code, boosts in (recommend.get(table) or {}).items():
             used.append(("recommend.yaml", section, code))

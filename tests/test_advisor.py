@@ -78,7 +78,7 @@ def test_one_follow_up_per_turn_never_repeated_and_skippable(advisor: Advisor) -
         assert turn.reply.count("想再确认一点") == 1
         asked.append(field)
         turn = advisor.reply(session, "跳过")
-        assert field in turn.profile.skipped
+        assert field in turn.dialogue.skipped
         assert "跳过" in turn.reply
     assert len(asked) >= 2
     answered = advisor.reply(new_session(), "花呗被降额了，我没有逾期")

@@ -18,6 +18,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Request, Response, expect, sync_playwright
 
 from api.main import create_app
+from bot.answers import answer_pending
 from bot.profile import Profile
 
 from .helpers import free_port, wait_until
@@ -297,12 +298,16 @@ def test_every_follow_up_button_is_understood_by_the_advisor(
     page, _ = desktop
     page.goto(base_url)
     answers: dict[str, dict[str, str]] = page.evaluate("FOLLOW_UP_ANSWERS")
-    for field, question in advisor.diagnoser.questions.items():
-        for option in question.get("options") or []:
+    for field, question in advisor.engine.diagnoser.questions.items():
+        for option in question.options:
             text = answers.get(field, {}).get(str(option))
             assert text, f"the page has no answer button for {field}={option!s}"
-            understood = advisor.understander.understand(text)
-            advisor.understander.answer(field, text, understood)
+            understood = answer_pending(
+                advisor.knowledge.rules.understanding,
+                field,
+                text,
+                advisor.engine.understander.understand(text),
+            )
             expected = getattr(Profile.model_validate({field: option}), field)
             read_back = getattr(Profile.model_validate(understood.facts), field, None)
             assert read_back == expected, f"{text!r} for {field}: read {read_back!r}"

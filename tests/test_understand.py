@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from bot.knowledge import load_knowledge
 from bot.numbers import parse_number
 from bot.understand import Understander
+from core.settings import PROMPTS_DIR
 
 from .helpers import SHIPPED
 
 
 @pytest.fixture(scope="module")
 def understander() -> Understander:
-    return Understander(SHIPPED)
+    rules = load_knowledge(SHIPPED, PROMPTS_DIR).rules
+    return Understander(rules.understanding, rules.policy)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,80 @@
+"""``Engine``: the knowledge bundle and the components built from it, handed to every stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from knowledge.index import Chunk, Hit
+
+from .compose import Composer
+from .diagnose import Diagnoser
+from .guard import Guard
+from .knowledge import Knowledge
+from .recommend import Recommender
+from .retriever import Mode, Retriever
+from .understand import Understander
+
+if TYPE_CHECKING:
+    from .llm_compose import LLMComposer
+
+
+class LazyRetriever:
+    """A retriever opened on first use (building the index may take a minute)."""
+
+    def __init__(self, open_retriever: Callable[[], Retriever]) -> None:
+        self._open = open_retriever
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """The opened retriever."""
+        return self._open()
+
+    def search(self, query: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Hit]:
+        """The ``k`` best chunks for ``query``."""
+        return self.retriever.search(query, k, mode=mode)
+
+    def best_chunk_per_doc(self, query: str) -> dict[str, Chunk]:
+        """Each document's best chunk for ``query``."""
+        return self.retriever.best_chunk_per_doc(query)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What stages read besides the context: data, components, retriever, optional LLM."""
+
+    knowledge: Knowledge
+    understander: Understander
+    diagnoser: Diagnoser
+    recommender: Recommender
+    guard: Guard
+    composer: Composer
+    retriever: Retriever
+    llm: LLMComposer | None = None
+    llm_extract_timeout: float = 10.0
+
+    @classmethod
+    def build(
+        cls,
+        knowledge: Knowledge,
+        retriever: Retriever,
+        llm: LLMComposer | None = None,
+        llm_extract_timeout: float = 10.0,
+    ) -> Engine:
+        """The components for ``knowledge``."""
+        rules = knowledge.rules
+        return cls(
+            knowledge=knowledge,
+            understander=Understander(rules.understanding, rules.policy),
+            diagnoser=Diagnoser(rules.diagnosis, knowledge.taxonomy),
+            recommender=Recommender(
+                rules.recommend, rules.policy, knowledge.catalog, knowledge.taxonomy
+            ),
+            guard=Guard(rules.guard, rules.policy),
+            composer=Composer(knowledge),
+            retriever=retriever,
+            llm=llm,
+            llm_extract_timeout=llm_extract_timeout,
+        )

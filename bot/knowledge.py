@@ -1,0 +1,107 @@
+"""``Knowledge``: everything a turn reads, loaded and checked once per process.
+
+Taxonomy, catalog, documents, the typed rule files and the reply templates. Stages receive it
+as their second argument and never read a file themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import KnowledgeInvalidError
+from knowledge import (
+    Catalog,
+    KnowledgeDoc,
+    Taxonomy,
+    load_catalog,
+    load_documents,
+    load_taxonomy,
+    validate_knowledge,
+)
+from knowledge.rules import COMPUTED_FIELDS, Rules, parse_rules
+
+from .profile import FACT_FIELDS
+
+PROMPT_LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The knowledge bundle: data only, no behaviour beyond look-ups."""
+
+    taxonomy: Taxonomy
+    catalog: Catalog
+    documents: Mapping[str, KnowledgeDoc]
+    rules: Rules
+    templates: Mapping[str, Mapping[str, Any]]
+
+    def template(self, lang: str, key: str, **values: object) -> str:
+        """One reply template filled in."""
+        return str(self.templates[lang][key]).format(**values)
+
+
+def rule_problems(rules: Rules) -> list[str]:
+    """Rule conditions and questions that name fields the profile does not have."""
+    known = set(FACT_FIELDS) | set(COMPUTED_FIELDS)
+    problems = []
+    for n, rule in enumerate(rules.diagnosis.rules):
+        problems += [
+            f"diagnosis.yaml: rules.{n}.when: unknown field {name!r} (not a profile field)"
+            for name in rule.when
+            if name not in known
+        ]
+    problems += [
+        f"diagnosis.yaml: questions.{name}: unknown field {name!r} (not a profile field)"
+        for name in rules.diagnosis.questions
+        if name not in FACT_FIELDS
+    ]
+    problems += [
+        f"understanding.yaml: {section}.{name}: unknown field {name!r} (not a profile field)"
+        for section, names in (
+            ("numeric", rules.understanding.numeric),
+            ("booleans", rules.understanding.booleans),
+            ("retractions", rules.understanding.retractions),
+        )
+        for name in names
+        if name not in FACT_FIELDS
+    ]
+    return problems
+
+
+def check_rules(knowledge_dir: Path) -> list[str]:
+    """Condition fields the profile does not have (schema problems are ``validate``'s)."""
+    rules, _ = parse_rules(knowledge_dir)
+    return [] if rules is None else rule_problems(rules)
+
+
+def check_knowledge(knowledge_dir: Path) -> list[str]:
+    """Every problem of the knowledge base, one line each (``kb check`` and server start)."""
+    return validate_knowledge(knowledge_dir) + check_rules(knowledge_dir)
+
+
+def _templates(prompts_dir: Path) -> dict[str, dict[str, Any]]:
+    return {
+        lang: yaml.safe_load((prompts_dir / f"reply.{lang}.yaml").read_text(encoding="utf-8"))
+        for lang in PROMPT_LANGS
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def load_knowledge(knowledge_dir: Path, prompts_dir: Path) -> Knowledge:
+    """The bundle for these directories (cached: loaded once per process)."""
+    rules, problems = parse_rules(knowledge_dir)
+    if rules is None or (problems := rule_problems(rules)):
+        raise KnowledgeInvalidError(problems)
+    return Knowledge(
+        taxonomy=load_taxonomy(knowledge_dir),
+        catalog=load_catalog(knowledge_dir),
+        documents={d.id: d for d in load_documents(knowledge_dir / "docs")},
+        rules=rules,
+        templates=_templates(prompts_dir),
+    )

@@ -1,0 +1,257 @@
+"""One turn as a tuple of named stages, each ``(TurnContext, Engine) -> TurnContext``.
+
+understand -> extract -> answer -> merge -> route -> diagnose -> recommend -> guard -> follow_up
+-> retrieve -> cite -> compose -> polish. A short turn (greeting, thanks, out of scope) runs only
+the stages marked ``short``. No stage changes another's objects: each returns a new context.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TypeVar
+
+from knowledge.rules import Policy
+
+from .answers import answer_pending
+from .citations import Numbering, Resolver
+from .context import Passage, TurnContext
+from .engine import Engine
+from .followup import choose_follow_up, missing_fields
+from .policy import lenders_allowed
+from .turn import Reason, Recommendation, Turn
+
+StageFn = Callable[[TurnContext, Engine], TurnContext]
+_Cited = TypeVar("_Cited", Reason, Recommendation)
+_ADVISING = frozenset({"diagnose", "find_financing"})
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A named step of the turn; ``short`` stages also run on the short route."""
+
+    name: str
+    run: StageFn
+    short: bool = False
+
+
+def understand(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """Facts, hints, intent and language of the message, by the rules."""
+    return dataclasses.replace(ctx, understanding=engine.understander.understand(ctx.text))
+
+
+def extract(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """With an LLM configured: key facts the rules missed (the rules' facts always win)."""
+    u = ctx.understanding
+    if engine.llm is None or u.intent in {"small_talk", "out_of_scope", "unsafe"}:
+        return ctx
+    key = ("segment", "platform", "symptom", "need_purpose")
+    known = {**ctx.previous.known(), **u.facts}
+    if all(k in known for k in key) or len(ctx.text) < 6:
+        return ctx
+    found = engine.llm.extract(ctx.text, timeout=engine.llm_extract_timeout)
+    fresh = {
+        name: value
+        for name, value in found.items()
+        if name not in u.facts and ctx.previous.known().get(name) is None
+    }
+    evidence = dict.fromkeys(fresh, f"（模型理解）{ctx.text}")
+    return dataclasses.replace(ctx, understanding=u.with_facts(fresh, evidence))
+
+
+def answer(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """The message read as a short answer to the question asked last, if one is pending."""
+    pending = ctx.dialogue_before.pending
+    if pending is None:
+        return ctx
+    rules = engine.knowledge.rules.understanding
+    understood = answer_pending(rules, pending, ctx.text, ctx.understanding)
+    return dataclasses.replace(ctx, understanding=understood)
+
+
+def merge(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """The profile with this message's facts (corrections win) and the dialogue state."""
+    u = ctx.understanding
+    profile = ctx.previous.merged(
+        dict(u.facts),
+        dict(u.evidence),
+        dict(u.hints),
+        retracted=engine.understander.retracted(dict(u.facts)),
+    )
+    dialogue = ctx.dialogue_before.skipping_pending() if u.skip else ctx.dialogue_before
+    return dataclasses.replace(ctx, profile=profile, dialogue=dialogue)
+
+
+def route(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """Short reply (greeting, thanks, out of scope) or the full path; whether to show advice."""
+    u, profile = ctx.understanding, ctx.profile
+    if u.intent == "out_of_scope" or (u.intent == "small_talk" and not u.substantive_facts):
+        thanks = any(w in ctx.text.lower() for w in ("谢", "thank"))
+        key = "out_of_scope" if u.intent == "out_of_scope" else "thanks" if thanks else "greeting"
+        return dataclasses.replace(ctx, route="short", short_reply=key)
+    stated = (
+        profile.symptom,
+        profile.need_amount,
+        profile.need_purpose,
+        profile.borrowing_to_repay,
+    )
+    show = u.intent in {*_ADVISING, "unsafe"} or any(v is not None for v in stated)
+    return dataclasses.replace(ctx, route="full", show_diagnosis=show)
+
+
+def diagnose(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """Ranked reasons with confidence and the user's words."""
+    reasons = engine.diagnoser.diagnose(ctx.profile, ctx.profile.hints, ctx.lang)
+    return dataclasses.replace(ctx, reasons=tuple(reasons))
+
+
+def recommend(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """Ranked alternatives: eligible products and credit-improvement steps."""
+    recs = engine.recommender.recommend(ctx.profile, ctx.reasons, ctx.lang)
+    return dataclasses.replace(ctx, recommendations=tuple(recs))
+
+
+def guard(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """Warnings, a computed APR and, for unsafe requests, a refusal (then only credit steps)."""
+    result = engine.guard.check(ctx.text, ctx.understanding, ctx.profile, ctx.lang)
+    recs = ctx.recommendations
+    if result.refusal_kind is not None:
+        recs = tuple(r for r in recs if r.channel == "credit_improvement")
+    return dataclasses.replace(ctx, warnings=tuple(result.warnings), refusal=result.refusal,
+                               refusal_kind=result.refusal_kind, apr=result.apr,
+                               recommendations=recs)  # fmt: skip
+
+
+def follow_up(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """The one question whose answer would change the ranking most, and what is still unknown."""
+    question = None
+    dialogue = ctx.dialogue
+    if ctx.understanding.intent in _ADVISING and ctx.refusal is None:
+        question = choose_follow_up(
+            engine.diagnoser, engine.recommender, ctx.profile, dialogue, ctx.lang
+        )
+        if question is not None:
+            dialogue = dialogue.asking(question.field)
+    missing = tuple(missing_fields(engine.diagnoser, ctx.profile, dialogue))
+    return dataclasses.replace(ctx, follow_up=question, dialogue=dialogue, missing=missing)
+
+
+def retrieve(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """For a question about products or rules: passages that also match its words."""
+    if ctx.understanding.intent != "ask_product":
+        return ctx
+    hits = engine.retriever.search(ctx.text, 3)
+    lexical = {h.chunk.chunk_id for h in engine.retriever.search(ctx.text, 10, mode="bm25")}
+    passages = tuple(
+        Passage(h.chunk.doc_id, h.chunk.heading, h.chunk.title, h.chunk.text, h.chunk.updated)
+        for h in hits
+        if h.chunk.chunk_id in lexical
+    )
+    return dataclasses.replace(ctx, passages=passages)
+
+
+def cite(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """Anchor reasons and recommendations to sections, then number every source in reply order."""
+    resolve = Resolver(engine.retriever, engine.knowledge.documents, ctx.text)
+
+    def anchored(items: tuple[_Cited, ...]) -> tuple[_Cited, ...]:
+        return tuple(
+            item.model_copy(update={"citations": [resolve.anchor(item.doc_id)]})
+            if item.doc_id
+            else item
+            for item in items
+        )
+
+    ctx = dataclasses.replace(
+        ctx, reasons=anchored(ctx.reasons), recommendations=anchored(ctx.recommendations)
+    )
+    numbering = Numbering(resolve)
+    shown = ctx.shown_recommendations
+    numbering.add_all(r.citations[0] for r in ctx.shown_reasons if r.citations)
+    numbering.add_all(r.citations[0] for r in shown if r.channel == "credit_improvement")
+    numbering.add_all(r.citations[0] for r in shown if r.citations)
+    for passage in ctx.passages or ():
+        numbering.add_passage(passage)
+    return dataclasses.replace(
+        ctx, citations=tuple(numbering.items), markers=MappingProxyType(dict(numbering.markers))
+    )
+
+
+def compose(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """The reply body from the templates (a short reply is one template)."""
+    composer = engine.composer
+    if ctx.route == "short":
+        text = composer.text(ctx.lang, ctx.short_reply or "greeting")
+        return dataclasses.replace(ctx, draft=text, reply=text)
+    lead = ctx.refusal
+    if ctx.understanding.skip and ctx.dialogue_before.asked:
+        lead = composer.text(ctx.lang, "skip_ack")
+    if ctx.understanding.intent == "ask_product" and not ctx.passages:
+        lead = composer.text(ctx.lang, "not_covered")
+    allowed = lenders_allowed(_policy(engine), ctx.profile)
+    return dataclasses.replace(ctx, draft=composer.compose(ctx, lead, allowed))
+
+
+def polish(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """With an LLM: the body rewritten and checked; then the sources and disclaimer appended."""
+    body, llm = ctx.draft, None
+    if engine.llm is not None:
+        snippets = [p.text for p in ctx.passages or ()]
+        body, outcome = engine.llm.compose(ctx.text, to_turn(ctx), ctx.draft, snippets)
+        llm = MappingProxyType({"used": outcome.used, "attempts": outcome.attempts,
+                                "violations": outcome.violations, "error": outcome.error})  # fmt: skip
+    tail = engine.composer.tail(ctx)
+    reply = "\n\n".join(part for part in (body, tail) if part)
+    return dataclasses.replace(ctx, reply=reply, llm=llm)
+
+
+def _policy(engine: Engine) -> Policy:
+    return engine.knowledge.rules.policy
+
+
+PIPELINE: tuple[Stage, ...] = (
+    Stage("understand", understand, short=True),
+    Stage("extract", extract, short=True),
+    Stage("answer", answer, short=True),
+    Stage("merge", merge, short=True),
+    Stage("route", route, short=True),
+    Stage("diagnose", diagnose),
+    Stage("recommend", recommend),
+    Stage("guard", guard),
+    Stage("follow_up", follow_up),
+    Stage("retrieve", retrieve),
+    Stage("cite", cite),
+    Stage("compose", compose, short=True),
+    Stage("polish", polish),
+)
+
+
+def run(ctx: TurnContext, engine: Engine, stages: tuple[Stage, ...] = PIPELINE) -> TurnContext:
+    """Run the stages in order (only the short ones once the route is short)."""
+    for stage in stages:
+        if ctx.route == "short" and not stage.short:
+            continue
+        ctx = stage.run(ctx, engine)
+    return ctx
+
+
+def to_turn(ctx: TurnContext, session_id: str = "") -> Turn:
+    """The structured result every interface renders."""
+    return Turn(
+        session_id=session_id,
+        intent=ctx.understanding.intent,
+        lang="en" if ctx.lang == "en" else "zh",
+        reply=ctx.reply,
+        profile=ctx.profile,
+        dialogue=ctx.dialogue,
+        reasons=list(ctx.shown_reasons),
+        recommendations=list(ctx.shown_recommendations),
+        warnings=list(ctx.warnings),
+        missing=list(ctx.missing),
+        citations=list(ctx.citations),
+        follow_up=ctx.follow_up,
+        apr=ctx.apr.as_dict() if ctx.apr else None,
+        llm=dict(ctx.llm) if ctx.llm is not None else None,
+    )

@@ -1,0 +1,71 @@
+"""Domain policy as functions of the profile, read from ``policy.yaml`` (one place, every stage).
+
+Who may be offered a lender at all, which segments a profile can borrow as, which purposes are
+business purposes, and when restoring credit comes before any new loan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from knowledge.rules import Policy
+
+from .profile import Profile
+
+ALL_SEGMENTS = frozenset({"consumer", "sole_proprietor", "sme"})
+
+
+class ScoredReason(Protocol):
+    """What policy and ranking need of a reason (``Reason`` and ``ReasonScore`` both have it)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def label(self) -> str: ...
+
+
+def lending_forbidden(policy: Policy, profile: Profile) -> bool:
+    """True when no lender may be offered whatever the record: borrowing to repay, 购房/股市."""
+    return bool(profile.borrowing_to_repay) or profile.need_purpose in policy.never_lend_purposes
+
+
+def lenders_allowed(policy: Policy, profile: Profile) -> bool:
+    """Whether any lender may be recommended: lending not forbidden and nothing overdue now."""
+    return not lending_forbidden(policy, profile) and profile.overdue != "current"
+
+
+def credit_first(policy: Policy, profile: Profile, reasons: Sequence[ScoredReason]) -> bool:
+    """Whether restoring credit is ranked before any lender."""
+    if not lenders_allowed(policy, profile):
+        return True
+    thresholds = policy.credit_first_reasons
+    return any(r.code in thresholds and r.confidence >= thresholds[r.code] for r in reasons)
+
+
+def borrows_for_business(policy: Policy, profile: Profile) -> bool:
+    """A business purpose, or no purpose from a 个体户/企业."""
+    purpose = profile.need_purpose
+    return purpose in policy.business_purposes or (purpose is None and profile.is_business)
+
+
+def segments_for(policy: Policy, profile: Profile) -> frozenset[str]:
+    """The segments whose products this profile can use."""
+    if profile.segment:
+        return frozenset({profile.segment})
+    if profile.need_purpose in policy.business_purposes:
+        return frozenset({"sole_proprietor", "sme"})
+    if profile.need_purpose in policy.consumer_purposes:
+        return frozenset({"consumer"})
+    if profile.platform in policy.consumer_platforms and profile.need_purpose is None:
+        return frozenset({"consumer"})  # a 借呗/花呗 refusal with no business cue: a person
+    return ALL_SEGMENTS
+
+
+def refused_products(policy: Policy, profile: Profile) -> frozenset[str]:
+    """The products of the platform that refused or cut the user (not offered again)."""
+    if profile.symptom is None:
+        return frozenset()
+    return frozenset(policy.platform_products.get(profile.platform or "", []))

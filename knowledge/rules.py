@@ -1,0 +1,260 @@
+"""Typed models of the engine's rule files, so a broken file is refused before any turn runs.
+
+``diagnosis.yaml`` (priors, evidence rules, advice, questions), ``recommend.yaml`` (fit weights and
+boosts), ``guard.yaml`` (phrases, messages, refusals), ``understanding.yaml`` (phrase tables) and
+``policy.yaml`` (the domain lists every stage shares). Each model forbids unknown keys, so a
+misspelled key is an error instead of a rule silently switched off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from core.errors import KnowledgeInvalidError
+
+RULE_FILES = ("policy.yaml", "diagnosis.yaml", "recommend.yaml", "guard.yaml", "understanding.yaml")
+OPERATORS = ("gte", "gt", "lte", "lt")
+COMPUTED_FIELDS = ("debt_to_income", "business")
+"""Condition fields computed from the profile rather than stored in it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(_Strict):
+    """A text in Simplified Chinese and English."""
+
+    zh: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        """The text in ``lang`` (``zh`` or ``en``)."""
+        return self.en if lang == "en" else self.zh
+
+
+class Range(_Strict):
+    """A numeric condition: every bound given must hold."""
+
+    gte: float | None = None
+    gt: float | None = None
+    lte: float | None = None
+    lt: float | None = None
+
+    def holds(self, value: Any) -> bool:
+        """Whether ``value`` lies within every bound."""
+        return (
+            (self.gte is None or value >= self.gte)
+            and (self.gt is None or value > self.gt)
+            and (self.lte is None or value <= self.lte)
+            and (self.lt is None or value < self.lt)
+        )
+
+
+def _condition(raw: Any) -> Any:
+    """A mapping must be a range of known operators; anything else is a value or value list."""
+    if isinstance(raw, dict):
+        unknown = sorted(str(k) for k in raw if k not in OPERATORS)
+        if unknown:
+            raise ValueError(f"unknown operator {unknown[0]!r} (use one of {', '.join(OPERATORS)})")
+        return Range(**raw)
+    if raw is None:
+        raise ValueError("a condition needs a value, a list of values or a range")
+    return raw
+
+
+Condition = Annotated[Range | list[Any] | bool | str | float, BeforeValidator(_condition)]
+
+
+def condition_holds(value: Any, condition: Condition) -> bool:
+    """Whether a profile value meets a rule condition (unknown values never do)."""
+    if value is None:
+        return False
+    if isinstance(condition, Range):
+        return condition.holds(value)
+    if isinstance(condition, list):
+        return value in condition
+    return bool(value == condition)
+
+
+class EvidenceRule(_Strict):
+    """When every condition holds, the reason gets ``confidence`` (< 0: lowered to |confidence|)."""
+
+    reason: str
+    when: dict[str, Condition] = Field(min_length=1)
+    confidence: float = Field(ge=-1, le=1)
+    evidence: str
+
+
+class Advice(_Strict):
+    """What to do about a reason and the document that explains it."""
+
+    doc: str
+    zh: str
+    en: str
+
+
+class Question(_Strict):
+    """A follow-up question about one profile field, with the answers worth replaying."""
+
+    zh: str
+    en: str
+    options: list[Any] = []
+
+
+class DiagnosisRules(_Strict):
+    """``diagnosis.yaml``."""
+
+    hint_confidence: float = Field(ge=0, le=1)
+    possibility_below: float = Field(ge=0, le=1)
+    max_reasons: int = Field(ge=1)
+    priors: dict[str, dict[str, dict[str, float]]]
+    rules: list[EvidenceRule]
+    advice: dict[str, Advice]
+    questions: dict[str, Question]
+
+
+class FitWeights(_Strict):
+    """The fit score's terms (``recommend.yaml: fit``)."""
+
+    base: float
+    segment_match: float
+    tax_match: float
+    receivables_match: float
+    orders_match: float
+    collateral_match: float
+    requirement_unknown: float
+    amount_covered: float
+    amount_short: float
+    fast_when_urgent: float
+    slow_when_urgent: float
+    low_cost: float
+    low_cost_apr: float
+    high_cost: float
+    consumer_default: float
+
+
+class RecommendRules(_Strict):
+    """``recommend.yaml``: how eligible products are scored and how many are shown."""
+
+    max_recommendations: int = Field(ge=1)
+    max_per_channel: int = Field(ge=1)
+    fit: FitWeights
+    purpose_boost: dict[str, dict[str, float]]
+    reason_boost: dict[str, dict[str, float]]
+
+
+class Policy(_Strict):
+    """``policy.yaml``: the domain lists and rules every stage reads from this one place."""
+
+    consumer_channels: frozenset[str]
+    business_channels: frozenset[str]
+    business_purposes: frozenset[str]
+    consumer_purposes: frozenset[str]
+    consumer_platforms: frozenset[str]
+    consumer_credit_words: tuple[str, ...]
+    never_lend_purposes: frozenset[str]
+    forbidden_investment_purposes: frozenset[str]
+    credit_first_reasons: dict[str, float]
+    platform_products: dict[str, list[str]]
+    debt_action_weights: dict[str, float]
+
+
+class GuardRules(_Strict):
+    """``guard.yaml``."""
+
+    scam_phrases: list[str]
+    high_cost_phrases: list[str]
+    unsafe_categories: dict[str, list[str]]
+    scam_refusals: list[str]
+    messages: dict[str, Bilingual]
+    refusals: dict[str, Bilingual]
+
+
+class UnderstandingRules(_Strict):
+    """``understanding.yaml``: phrase tables (plain substrings or ``re:`` regexes)."""
+
+    negation_window: int = Field(ge=0)
+    negators: list[str]
+    platforms: dict[str, list[str]]
+    symptoms: dict[str, list[str]]
+    segments: dict[str, list[str]]
+    purpose_priority: list[str]
+    purposes: dict[str, list[str]]
+    overdue: dict[str, list[str]]
+    booleans: dict[str, dict[bool, list[str]]]
+    collateral: dict[str, list[str]]
+    segment_excludes: list[str]
+    no_collateral: list[str]
+    hints: dict[str, list[str]]
+    numeric: dict[str, list[str]]
+    tax_rating: list[str]
+    urgency: dict[str, list[str]]
+    regions: list[str]
+    intents: dict[str, list[str]]
+    skip_phrases: list[str]
+    retractions: dict[str, dict[Any, list[str]]]
+    answers: dict[str, Any]
+
+
+class Rules(_Strict):
+    """Every rule file, typed."""
+
+    policy: Policy
+    diagnosis: DiagnosisRules
+    recommend: RecommendRules
+    guard: GuardRules
+    understanding: UnderstandingRules
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "policy.yaml": Policy,
+    "diagnosis.yaml": DiagnosisRules,
+    "recommend.yaml": RecommendRules,
+    "guard.yaml": GuardRules,
+    "understanding.yaml": UnderstandingRules,
+}
+
+
+def _problems(name: str, exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{name}: {where}: {error['msg']}")
+    return sorted(set(lines))
+
+
+def parse_rules(knowledge_dir: Path) -> tuple[Rules | None, list[str]]:
+    """The typed rule files, or None with one line per problem."""
+    problems: list[str] = []
+    parsed: dict[str, BaseModel] = {}
+    for name, model in _MODELS.items():
+        path = knowledge_dir / name
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            problems.append(f"{name}: required file is missing")
+            continue
+        except yaml.YAMLError as exc:
+            problems.append(f"{name}: not valid YAML ({' '.join(str(exc).split())})")
+            continue
+        try:
+            parsed[name] = model.model_validate(raw)
+        except ValidationError as exc:
+            problems += _problems(name, exc)
+    if problems:
+        return None, problems
+    sections = {name.removesuffix(".yaml"): value for name, value in parsed.items()}
+    return Rules.model_validate(sections), []
+
+
+def load_rules(knowledge_dir: Path) -> Rules:
+    """The typed rule files; ``KnowledgeInvalidError`` with one line per problem otherwise."""
+    rules, problems = parse_rules(knowledge_dir)
+    if rules is None:
+        raise KnowledgeInvalidError(problems)
+    return rules
