@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test check eval bench clean
+.PHONY: run chat test test-fast check lint system-deps eval bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -29,16 +29,26 @@ bench: $(STAMP)
 chat: $(STAMP)
 	$(VENV)/bin/finadvisor chat
 
-## test: set up, then the whole suite
-test: $(STAMP)
-	$(VENV)/bin/pytest
+## system-deps: redis-server, chromium and CJK fonts for the tests (apt-get when missing)
+system-deps:
+	@bash scripts/system-deps.sh
 
-## check: lint, types, tests
-check: $(STAMP)
+## lint: ruff, ruff format and mypy strict (the house style)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+## test: set up (Python and system packages), then lint, types and the whole suite
+test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest
+
+## test-fast: the unit layer only (stages and components on a fake retriever, under a minute)
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest tests/unit
+
+## check: what CI runs; the same as test
+check: test
 
 clean:
 	rm -rf $(VENV) .finadvisor

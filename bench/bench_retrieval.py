@@ -64,7 +64,7 @@ def measure(index: SearchIndex, queries: list[str], label: str) -> None:
 def synthetic(shipped: SearchIndex, size: int, root: Path) -> SearchIndex:
     """An index of ``size`` chunks built from shipped text, with random unit vectors."""
     settings = Settings(data_dir=root, knowledge_dir=shipped.settings.knowledge_dir)
-    index = SearchIndex(settings)
+    index = SearchIndex.from_settings(settings)
     rng = random.Random(size)
     source = shipped.chunks
     token_pool = [shipped.tokenizer.tokens(c.search_text()) for c in source]
@@ -120,7 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "shipped")
         started = time.perf_counter()
-        shipped = SearchIndex(settings)
+        shipped = SearchIndex.from_settings(settings)
         report = shipped.update()
         build = time.perf_counter() - started
         print(
@@ -128,7 +128,7 @@ def main() -> None:
             f"({report.chunks / build:.1f} chunks/s, embedding {report.embedded_chunks})"
         )
         started = time.perf_counter()
-        noop = SearchIndex(settings).update()
+        noop = SearchIndex.from_settings(settings).update()
         print(
             f"incremental re-run with nothing changed: {time.perf_counter() - started:.2f}s "
             f"({noop.embedded_chunks} chunks embedded)"

@@ -7,7 +7,7 @@ import re
 from knowledge.rules import UnderstandingRules
 
 from .numbers import numbers_in
-from .understand import Draft, Understanding
+from .understanding import Draft, Understanding
 
 
 def answer_pending(

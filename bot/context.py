@@ -14,7 +14,7 @@ from typing import Any, Literal
 from .apr import AprResult
 from .profile import Dialogue, Profile
 from .turn import Citation, FollowUp, Reason, Recommendation, Warning
-from .understand import Understanding
+from .understanding import Understanding
 
 Route = Literal["full", "short"]
 

@@ -13,7 +13,7 @@ from .apr import AprResult, apr_from_text
 from .phrases import Phrases
 from .profile import Profile
 from .turn import Warning
-from .understand import Understanding
+from .understanding import Understanding
 
 
 @dataclass(frozen=True)

@@ -59,13 +59,13 @@ def index(
     """Index what changed in the knowledge base (everything with --rebuild)."""
     if ctx.invoked_subcommand is not None:
         return
-    print_report(run_update(SearchIndex(settings()), rebuild=rebuild))
+    print_report(run_update(SearchIndex.from_settings(settings()), rebuild=rebuild))
 
 
 @index_app.command("add")
 def index_add(paths: Annotated[list[Path], typer.Argument(help="Files to add.")]) -> None:
     """Add your own .md, .txt, .pdf, .docx or .html files to the search index."""
-    search_index = SearchIndex(settings())
+    search_index = SearchIndex.from_settings(settings())
     results = search_index.add_user_files(paths)
     for path, error in results:
         if error:
@@ -80,7 +80,7 @@ def index_add(paths: Annotated[list[Path], typer.Argument(help="Files to add.")]
 @index_app.command("list")
 def index_list() -> None:
     """List your own documents in the index."""
-    documents = SearchIndex(settings()).user_documents()
+    documents = SearchIndex.from_settings(settings()).user_documents()
     if not documents:
         console.print("No documents of your own yet; add some with `finadvisor index add FILE`.")
     for doc in documents:
@@ -92,7 +92,7 @@ def index_remove(
     doc_ids: Annotated[list[str], typer.Argument(help="Ids from `index list`.")],
 ) -> None:
     """Remove your own documents from the index."""
-    search_index = SearchIndex(settings())
+    search_index = SearchIndex.from_settings(settings())
     unknown = [d for d in doc_ids if not search_index.remove_user_document(d)]
     for doc_id in unknown:
         err_console.print(
@@ -140,7 +140,7 @@ def search(
 
 def open_index() -> SearchIndex:
     """Open the index, building it with a progress bar when missing or stale."""
-    search_index = SearchIndex(settings())
+    search_index = SearchIndex.from_settings(settings())
     if search_index.needs_update():
         err_console.print("Building the search index (first use or documents changed)…")
         print_report(run_update(search_index), to_stderr=True)

@@ -228,8 +228,13 @@ def _problems(name: str, exc: ValidationError) -> list[str]:
     return sorted(set(lines))
 
 
-def parse_rules(knowledge_dir: Path) -> tuple[Rules | None, list[str]]:
-    """The typed rule files, or None with one line per problem."""
+def parse_rules(
+    knowledge_dir: Path, *, missing_ok: bool = False
+) -> tuple[Rules | None, list[str]]:
+    """The typed rule files, or None with one line per problem.
+
+    With ``missing_ok`` an absent file is no problem (``required.yaml`` says which must exist).
+    """
     problems: list[str] = []
     parsed: dict[str, BaseModel] = {}
     for name, model in _MODELS.items():
@@ -237,7 +242,8 @@ def parse_rules(knowledge_dir: Path) -> tuple[Rules | None, list[str]]:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            problems.append(f"{name}: required file is missing")
+            if not missing_ok:
+                problems.append(f"{name}: required file is missing")
             continue
         except yaml.YAMLError as exc:
             problems.append(f"{name}: not valid YAML ({' '.join(str(exc).split())})")
@@ -246,7 +252,7 @@ def parse_rules(knowledge_dir: Path) -> tuple[Rules | None, list[str]]:
             parsed[name] = model.model_validate(raw)
         except ValidationError as exc:
             problems += _problems(name, exc)
-    if problems:
+    if problems or len(parsed) < len(_MODELS):
         return None, problems
     sections = {name.removesuffix(".yaml"): value for name, value in parsed.items()}
     return Rules.model_validate(sections), []

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from langchain_core.embeddings import Embeddings
 
 from core.settings import Settings
 from knowledge.index import SearchIndex, register_embeddings
+
+from .helpers import free_port, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,28 +71,32 @@ register_embeddings("test:histogram", OtherEmbeddings)
 
 
 @pytest.fixture(scope="session")
-def shipped_index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
-    """The shipped knowledge base indexed once per test session."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("shipped-index"))
-    return SearchIndex.open(settings)
+def shipped_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose data directory holds the shipped index (built once per session)."""
+    return Settings(data_dir=tmp_path_factory.mktemp("shipped-index"))
 
 
 @pytest.fixture(scope="session")
-def advisor(shipped_index: SearchIndex, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def shipped_index(shipped_settings: Settings) -> SearchIndex:
+    """The shipped knowledge base indexed once per test session."""
+    return SearchIndex.open(shipped_settings)
+
+
+@pytest.fixture(scope="session")
+def advisor(shipped_index: SearchIndex, shipped_settings: Settings):  # type: ignore[no-untyped-def]
     """One advisor on the shipped knowledge base with SQLite sessions in a temp directory."""
     from bot.advisor import Advisor
 
-    settings = shipped_index.settings.model_copy(
-        update={"data_dir": shipped_index.settings.data_dir}
-    )
-    return Advisor(settings, index=shipped_index)
+    return Advisor(shipped_settings, index=shipped_index)
 
 
 @pytest.fixture
-def shipped_data_env(shipped_index: SearchIndex, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shipped_data_env(
+    shipped_index: SearchIndex, shipped_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Point FINADVISOR_DATA_DIR at the already-built shipped index (CLI tests)."""
-    monkeypatch.setenv("FINADVISOR_DATA_DIR", str(shipped_index.settings.data_dir))
-    return shipped_index.settings.data_dir
+    monkeypatch.setenv("FINADVISOR_DATA_DIR", str(shipped_settings.data_dir))
+    return shipped_settings.data_dir
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +119,38 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         original(sock, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+REDIS_MISSING = (
+    "redis-server is not on PATH: run `make test` (it installs it) or "
+    "`apt-get install redis-server`; the Redis tests need a real server."
+)
+
+
+def _ping(url: str) -> bool:
+    with redis.Redis.from_url(url, socket_connect_timeout=1) as client:
+        return bool(client.ping())
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free port of 127.0.0.1, for the whole test session."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail(REDIS_MISSING)
+    port = free_port()
+    command = [executable, "--port", str(port), "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(
+        [*command, "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_until(lambda: _ping(url), timeout=20, what="redis-server")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

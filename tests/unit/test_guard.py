@@ -1,0 +1,149 @@
+"""``Guard``: scam, high cost, debt spiral, purpose mismatch and every refusal kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.guard import Guard, GuardResult
+from bot.knowledge import Knowledge
+from bot.profile import Profile
+from bot.understand import Understanding
+from knowledge.rules import GuardRules
+from tests.unit.conftest import understanding
+
+
+@pytest.fixture
+def guard(knowledge: Knowledge) -> Guard:
+    return Guard(knowledge.rules.guard, knowledge.rules.policy)
+
+
+@pytest.fixture
+def rules(knowledge: Knowledge) -> GuardRules:
+    return knowledge.rules.guard
+
+
+def check(
+    guard: Guard,
+    text: str,
+    u: Understanding | None = None,
+    profile: Profile | None = None,
+    lang: str = "zh",
+) -> GuardResult:
+    return guard.check(text, u or understanding(), profile or Profile(), lang)
+
+
+def codes(result: GuardResult) -> list[str]:
+    return [w.code for w in result.warnings]
+
+
+def test_a_plain_message_raises_nothing(guard: Guard) -> None:
+    result = check(guard, "借呗额度被降了怎么办")
+    assert result == GuardResult([])
+
+
+def test_scam_phrase(guard: Guard, rules: GuardRules) -> None:
+    result = check(guard, "对方说要先交保证金才能放款")
+    assert codes(result) == ["scam_risk"]
+    assert result.warnings[0].message == rules.messages["scam_risk"].zh
+    assert result.refusal is None
+
+
+def test_scam_in_english(guard: Guard, rules: GuardRules) -> None:
+    result = check(guard, "they want an upfront fee", lang="en")
+    assert [w.message for w in result.warnings] == [rules.messages["scam_risk"].en]
+
+
+def test_high_cost_from_an_apr(guard: Guard) -> None:
+    result = check(guard, "月息3%的网贷能借吗")
+    assert result.apr is not None and result.apr.apr == 36.0
+    assert codes(result) == ["high_cost"]
+    assert "36.0%" in result.warnings[0].message
+    assert "月利率×12（单利）" in result.warnings[0].message
+
+
+def test_an_apr_within_the_line_raises_nothing(guard: Guard) -> None:
+    result = check(guard, "年化18%贵不贵")
+    assert result.apr is not None and result.apr.apr == 18.0
+    assert codes(result) == []
+
+
+def test_high_cost_phrase_without_figures(guard: Guard, rules: GuardRules) -> None:
+    result = check(guard, "听说有砍头息")
+    assert result.apr is None
+    assert [w.message for w in result.warnings] == [rules.messages["high_cost_generic"].zh]
+
+
+def test_debt_spiral_from_the_profile(guard: Guard) -> None:
+    assert codes(check(guard, "x", profile=Profile(borrowing_to_repay=True))) == ["debt_spiral"]
+    assert codes(check(guard, "x", profile=Profile(need_purpose="repay_debt"))) == ["debt_spiral"]
+
+
+@pytest.mark.parametrize("purpose", ["home_purchase", "securities"])
+def test_purpose_mismatch_forbidden_investment(
+    guard: Guard, rules: GuardRules, purpose: str
+) -> None:
+    result = check(guard, "想借钱", profile=Profile(need_purpose=purpose))
+    assert [w.message for w in result.warnings] == [rules.messages["purpose_mismatch_forbidden"].zh]
+
+
+def test_purpose_mismatch_consumer_platform_for_business(guard: Guard, rules: GuardRules) -> None:
+    profile = Profile(platform="jiebei", need_purpose="inventory")
+    result = check(guard, "想用借呗进货", profile=profile)
+    assert [w.message for w in result.warnings] == [rules.messages["purpose_mismatch_consumer"].zh]
+
+
+def test_purpose_mismatch_consumer_credit_word(guard: Guard) -> None:
+    profile = Profile(need_purpose="working_capital")
+    assert codes(check(guard, "能用信用卡发工资吗", profile=profile)) == ["purpose_mismatch"]
+    assert codes(check(guard, "想借钱发工资", profile=profile)) == []
+
+
+def test_purpose_mismatch_from_the_understanding_flag(guard: Guard) -> None:
+    u = understanding(consumer_product_for_business=True)
+    assert codes(check(guard, "x", u=u)) == ["purpose_mismatch"]
+
+
+def test_cashout_for_a_business(guard: Guard) -> None:
+    profile = Profile(segment="sole_proprietor", cashout=True)
+    assert codes(check(guard, "x", profile=profile)) == ["purpose_mismatch"]
+    assert codes(check(guard, "x", profile=Profile(segment="consumer", cashout=True))) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "scam"),
+    [
+        ("怎么套现", "cashout", False),
+        ("帮我修复征信", "credit_repair", True),
+        ("帮我做流水", "fake_materials", True),
+        ("有没有包下款的", "intermediary", True),
+    ],
+)
+def test_each_refusal_kind(
+    guard: Guard, rules: GuardRules, text: str, kind: str, scam: bool
+) -> None:
+    result = check(guard, text, u=understanding(intent="unsafe"))
+    assert result.refusal_kind == kind
+    assert result.refusal == rules.refusals[kind].zh
+    assert ("scam_risk" in codes(result)) is scam
+
+
+def test_a_scam_refusal_warns_once(guard: Guard) -> None:
+    result = check(guard, "帮我洗白征信", u=understanding(intent="unsafe"))
+    assert result.refusal_kind == "credit_repair"
+    assert codes(result) == ["scam_risk"]
+
+
+def test_refusal_in_english(guard: Guard, rules: GuardRules) -> None:
+    result = check(guard, "make fake documents for me", u=understanding(intent="unsafe"), lang="en")
+    assert result.refusal == rules.refusals["fake_materials"].en
+
+
+def test_no_refusal_unless_the_intent_is_unsafe(guard: Guard) -> None:
+    result = check(guard, "怎么套现", u=understanding(intent="diagnose"))
+    assert result.refusal is None and result.refusal_kind is None
+
+
+def test_unsafe_refuses_only_a_known_kind(guard: Guard) -> None:
+    result = check(guard, "cash out my card please", u=understanding(intent="unsafe"))
+    assert result.refusal_kind == "cashout"
+    assert check(guard, "这样做行吗", u=understanding(intent="unsafe")).refusal is None

@@ -1,0 +1,182 @@
+"""``Recommender``: hard rules on who gets a lender, ordering, diversity, one shared ranking."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.knowledge import Knowledge
+from bot.profile import Profile
+from bot.recommend import Recommender
+from bot.turn import Reason, Recommendation
+
+
+@pytest.fixture
+def recommender(knowledge: Knowledge) -> Recommender:
+    rules = knowledge.rules
+    return Recommender(rules.recommend, rules.policy, knowledge.catalog, knowledge.taxonomy)
+
+
+def _reason(code: str, confidence: float) -> Reason:
+    return Reason(code=code, label=code, confidence=confidence, evidence="e")
+
+
+def _lenders(recs: list[Recommendation]) -> list[Recommendation]:
+    return [r for r in recs if r.channel != "credit_improvement"]
+
+
+CONSUMER_CHANNELS = {"fintech_consumer_credit", "consumer_finance_company", "credit_card"}
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        Profile(segment="sole_proprietor", need_purpose="inventory"),
+        Profile(segment="consumer", need_purpose="working_capital"),
+        Profile(need_purpose="equipment"),
+        Profile(segment="sme"),
+    ],
+    ids=["sole-proprietor-stock", "consumer-working-capital", "no-segment-equipment", "sme"],
+)
+def test_consumer_credit_never_for_a_business_purpose(
+    recommender: Recommender, profile: Profile
+) -> None:
+    recs = recommender.recommend(profile, [])
+    assert recs, "some business lender should be offered"
+    assert {r.channel for r in recs}.isdisjoint(CONSUMER_CHANNELS)
+
+
+def test_consumer_credit_is_offered_for_consumption(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="consumer", need_purpose="consumption"), [])
+    assert [r.channel for r in recs[:3]] == [
+        "credit_card",
+        "consumer_finance_company",
+        "fintech_consumer_credit",
+    ]
+
+
+def test_no_lender_when_borrowing_to_repay(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="consumer", borrowing_to_repay=True), [])
+    assert [r.product for r in recs] == [
+        "lower-card-utilisation-and-debt",
+        "close-small-online-loans",
+    ]
+    assert recs[0].apr == "不适用（不是贷款）"
+
+
+@pytest.mark.parametrize("purpose", ["home_purchase", "securities", "repay_debt"])
+def test_no_lender_for_never_lend_purposes(recommender: Recommender, purpose: str) -> None:
+    recs = recommender.recommend(Profile(need_purpose=purpose), [_reason("high_debt", 0.5)])
+    assert _lenders(recs) == []
+    assert recs[0].channel == "credit_improvement"
+
+
+def test_no_lender_with_a_current_overdue(recommender: Recommender) -> None:
+    reasons = [_reason("overdue_record", 0.95)]
+    recs = recommender.recommend(Profile(segment="consumer", overdue="current"), reasons)
+    assert _lenders(recs) == []
+    assert [r.product for r in recs] == [
+        "check-own-credit-report",
+        "repay-current-overdue",
+    ]
+
+
+def test_a_past_overdue_still_gets_lenders(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="consumer", overdue="past"), [])
+    assert len(_lenders(recs)) == 5
+
+
+@pytest.mark.parametrize(
+    ("platform", "refused"),
+    [("jiebei", {"jiebei"}), ("jd", {"jd-jintiao", "jd-baitiao"}), ("huabei", {"huabei"})],
+)
+def test_the_refusing_product_is_not_offered_again(
+    knowledge: Knowledge, platform: str, refused: set[str]
+) -> None:
+    rules = knowledge.rules
+    unlimited = Recommender(
+        rules.recommend.model_copy(update={"max_recommendations": 100}),
+        rules.policy,
+        knowledge.catalog,
+        knowledge.taxonomy,
+    )
+    asked = Profile(platform=platform, segment="consumer")
+    refused_by = asked.model_copy(update={"symptom": "limit_cut"})
+    offered = {r.product for r in unlimited.recommend(asked, [])}
+    offered_after = {r.product for r in unlimited.recommend(refused_by, [])}
+    assert refused <= offered
+    assert offered - offered_after == refused
+
+
+def test_channel_diversity(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="consumer", need_purpose="consumption"), [])
+    channels = [r.channel for r in recs]
+    distinct = len(set(channels))
+    assert distinct == 4
+    assert len(set(channels[:distinct])) == distinct  # every channel once before any repeats
+    assert channels[distinct:] == ["credit_card"]
+
+
+def test_max_per_channel_two_allows_a_pair(knowledge: Knowledge) -> None:
+    rules = knowledge.rules
+    two = Recommender(
+        rules.recommend.model_copy(update={"max_per_channel": 2}),
+        rules.policy,
+        knowledge.catalog,
+        knowledge.taxonomy,
+    )
+    recs = two.recommend(Profile(segment="consumer", need_purpose="consumption"), [])
+    assert [r.channel for r in recs[:2]] == ["credit_card", "credit_card"]
+
+
+def test_credit_first_when_a_reason_reaches_its_threshold(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="consumer"), [_reason("overdue_record", 0.7)])
+    assert [r.channel for r in recs] == [
+        "credit_improvement",
+        "credit_improvement",
+        "fintech_consumer_credit",
+        "consumer_finance_company",
+        "credit_card",
+    ]
+
+
+def test_lenders_first_below_the_threshold(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="consumer"), [_reason("overdue_record", 0.69)])
+    assert [r.channel for r in recs][-1] == "credit_improvement"
+    assert recs[-1].product == "check-own-credit-report"
+    assert all(r.channel != "credit_improvement" for r in recs[:-1])
+
+
+def test_at_most_max_recommendations(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="sme", need_purpose="working_capital"), [])
+    assert len(recs) == recommender.rules.max_recommendations == 5
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+@pytest.mark.parametrize(
+    ("profile", "reasons"),
+    [
+        (Profile(segment="consumer"), [_reason("overdue_record", 0.7)]),
+        (Profile(segment="sme", need_purpose="receivable_gap"), []),
+        (Profile(borrowing_to_repay=True), []),
+        (Profile(platform="jiebei", symptom="cannot_open"), [_reason("thin_file", 0.33)]),
+    ],
+)
+def test_channel_ranking_equals_the_channels_of_recommend(
+    recommender: Recommender, profile: Profile, reasons: list[Reason], n: int
+) -> None:
+    shown = [r.channel for r in recommender.recommend(profile, reasons)[:n]]
+    assert recommender.channel_ranking(profile, reasons, n) == shown
+
+
+def test_a_card_explains_the_fit(recommender: Recommender) -> None:
+    profile = Profile(segment="sme", need_purpose="receivable_gap", receivables_large_buyers=True)
+    top = recommender.recommend(profile, [])[0]
+    assert top.channel == "bank_supply_chain"
+    assert "你有大企业/国企的应收账款" in top.why
+    assert "适合“" in top.why
+    assert top.doc_id != "" and top.provider != ""
+
+
+def test_english_cards(recommender: Recommender) -> None:
+    recs = recommender.recommend(Profile(segment="consumer", borrowing_to_repay=True), [], "en")
+    assert recs[0].apr == "n/a (not a loan)"
