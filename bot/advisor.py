@@ -16,6 +16,7 @@ from core.settings import Settings, get_settings
 from knowledge.index import SearchIndex
 
 from . import messages
+from .classify import load_meaning_model
 from .context import TurnContext
 from .engine import Engine, LazyRetriever
 from .knowledge import Knowledge, load_knowledge
@@ -82,7 +83,12 @@ class Advisor:
         """The stages' components (the index and the LLM are opened on first use)."""
         timeout = min(self.settings.llm_timeout, self.settings.llm_deadline / 2)
         retriever = self._retriever or LazyRetriever(lambda: self.index)
-        return Engine.build(self.knowledge, retriever, self.llm, llm_extract_timeout=timeout)
+        meaning = None
+        if self.settings.meaning_models:
+            training = self.settings.knowledge_dir / "training"
+            meaning = load_meaning_model(training, self.settings.meaning_cache_dir)
+        return Engine.build(self.knowledge, retriever, self.llm, llm_extract_timeout=timeout,
+                            meaning=meaning)  # fmt: skip
 
     # ---- entry points ------------------------------------------------------------------------
 

@@ -50,7 +50,8 @@ class AprResult:
 
     @property
     def high_cost(self) -> bool:
-        """Above the 24% line (or its effective rate is)."""
+        """The APR (IRR, not compounded) is above the 24% line, the way the courts and the
+        2025 microcredit cost guideline state it; the compounded rate is shown, not judged."""
         return self.apr > HIGH_COST_APR
 
     def as_dict(self) -> dict[str, object]:

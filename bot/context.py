@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .apr import AprResult
+from .classify import Meaning
 from .profile import Dialogue, Profile
 from .turn import Citation, FollowUp, Reason, Recommendation, Warning
 from .understanding import Understanding
@@ -38,6 +39,8 @@ class TurnContext:
     previous: Profile = field(default_factory=Profile)
     dialogue_before: Dialogue = field(default_factory=Dialogue)
     understanding: Understanding = field(default_factory=Understanding)
+    meaning: Meaning | None = None
+    """What the meaning models predicted for the whole message (None without models)."""
     profile: Profile = field(default_factory=Profile)
     dialogue: Dialogue = field(default_factory=Dialogue)
     route: Route = "full"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.index import Chunk, Hit
 
+from .classify import MeaningModel
 from .compose import Composer
 from .diagnose import Diagnoser
 from .guard import Guard
@@ -54,6 +55,7 @@ class Engine:
     retriever: Retriever
     llm: LLMComposer | None = None
     llm_extract_timeout: float = 10.0
+    meaning: MeaningModel | None = None
 
     @classmethod
     def build(
@@ -62,6 +64,7 @@ class Engine:
         retriever: Retriever,
         llm: LLMComposer | None = None,
         llm_extract_timeout: float = 10.0,
+        meaning: MeaningModel | None = None,
     ) -> Engine:
         """The components for ``knowledge``."""
         rules = knowledge.rules
@@ -77,4 +80,5 @@ class Engine:
             retriever=retriever,
             llm=llm,
             llm_extract_timeout=llm_extract_timeout,
+            meaning=meaning,
         )

@@ -69,6 +69,22 @@ class Guard:
         refusal = self.rules.refusals[kind].text(lang)
         return GuardResult(warnings, refusal=refusal, refusal_kind=kind, apr=apr)
 
+    def from_meaning(
+        self, codes: set[str], raised: set[str], profile: Profile, lang: str
+    ) -> list[Warning]:
+        """Warnings the meaning model predicts that the phrases and rules did not raise."""
+        keys = {
+            "scam_risk": "scam_risk",
+            "debt_spiral": "debt_spiral",
+            "high_cost": "high_cost_generic",
+            "purpose_mismatch": "purpose_mismatch_forbidden"
+            if profile.need_purpose in self.policy.forbidden_investment_purposes
+            else "purpose_mismatch_consumer",
+        }
+        return [
+            self._warning(code, keys[code], lang) for code in sorted(codes - raised) if code in keys
+        ]
+
     def _warning(self, code: str, key: str, lang: str, **values: str) -> Warning:
         return Warning(code=code, message=self._message(key, lang, **values))
 

@@ -1,15 +1,21 @@
-"""Numbers as users write them: 六百出头, 月入八千, 1.5万, 三十万, 20w, 百来万, 3k, 十几次, 七八家."""
+"""Numbers as users write them: 六百出头, 月入八千, 1.5万, 三十万, 20w, 百来万, 3k, 十几次, 七八家.
+
+Approximations take a round value: 十几 -> 15, 六百出头 -> 600, 二十来万 -> 200000. A range of
+two digits keeps the larger bare (七八 -> 8, the convention the tests pin) and the lower bound
+with a unit (四五千 -> 4000: money is never overstated).
+"""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import cn2an
 
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 # one number token: arabic or chinese digits, optional unit, optional approximation suffix
 NUMBER = (
-    r"(?:[0-9]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万亿点]+)"
+    r"(?:[0-9]{1,12}(?:\.[0-9]{1,4})?|[零〇一二两三四五六七八九十百千万亿点]{1,12})"
     r"(?:\s*[wWkK万千百亿](?![a-zA-Z]))?"
     r"(?:来|多|出头|左右|几|把)?(?:[万千百])?"
 )
@@ -20,49 +26,77 @@ _FUZZY = {
     "十几": 15, "几十": 50, "几百": 500, "几千": 5000, "几万": 50000, "十来": 10, "百来": 100,
     "千来": 1000, "万把": 10000, "百把": 100, "千把": 1000,
 }  # fmt: skip
+_SUFFIXES = ("出头", "左右", "来", "多", "把")
 _PAIRS = re.compile(r"^([一二两三四五六七八九])([一二两三四五六七八九])$")
+_PAIR_UNIT = re.compile(r"^([一二两三四五六七八九])[一二两三四五六七八九]([十百千万]{1,2})$")
+_ARABIC_TAIL = re.compile(r"^([0-9]{1,4})([万千])([0-9])$")  # 1万2 -> 12000
+_ARABIC = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
 
 
-def parse_number(token: str) -> float | None:
-    """The value of one number token, or None. Approximations take their round value."""
-    text = token.strip().replace(",", "").replace(" ", "")
-    if not text:
-        return None
-    for suffix in ("出头", "左右", "来", "多", "把"):
+def _strip_suffix(text: str) -> str:
+    for suffix in _SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
-            break
+            return text[: -len(suffix)]
+    return text
+
+
+def _peel_units(text: str) -> tuple[str, float]:
+    """``text`` without trailing magnitude units after digits or approximations, and their value."""
     multiplier = 1.0
-    while text and text[-1] in _UNITS and not (len(text) == 1):
-        unit = text[-1]
+    while len(text) > 1 and text[-1] in _UNITS:
+        head = text[:-1]
         # "三十万": cn2an handles chinese units itself; only peel units after arabic digits
-        if (
-            re.search(r"[0-9]$", text[:-1])
-            or text[:-1] in _FUZZY
-            or text[:-1].endswith(("来", "几", "把"))
-        ):
-            multiplier *= _UNITS[unit]
-            text = text[:-1]
+        if head[-1].isdigit() or head in _FUZZY or head.endswith(("来", "几", "把", "多")):
+            multiplier *= _UNITS[text[-1]]
+            text = _strip_suffix(head)
         else:
             break
+    return text, multiplier
+
+
+def _special(text: str) -> float | None:
+    """Forms cn2an does not read: fuzzy words, digit pairs, 1万2, bare 百/千/万."""
     for fuzzy, value in _FUZZY.items():
         if text == fuzzy:
-            return value * multiplier
+            return value
         if text.startswith(fuzzy) and text[len(fuzzy) :] in _UNITS:
-            return value * _UNITS[text[len(fuzzy) :]] * multiplier
+            return value * _UNITS[text[len(fuzzy) :]]
     pair = _PAIRS.match(text)
     if pair:  # 七八家 -> the larger of the two
-        return float(cn2an.cn2an(pair.group(2), "smart")) * multiplier
+        return float(cn2an.cn2an(pair.group(2), "smart"))
+    ranged = _PAIR_UNIT.match(text)
+    if ranged:  # 四五千 -> the lower bound
+        unit = 1.0
+        for ch in ranged.group(2):
+            unit *= 10 if ch == "十" else _UNITS[ch]
+        return float(cn2an.cn2an(ranged.group(1), "smart")) * unit
+    tail = _ARABIC_TAIL.match(text)
+    if tail:
+        big = _UNITS[tail.group(2)]
+        return float(tail.group(1)) * big + float(tail.group(3)) * big / 10
     if text in {"百", "千", "万"}:
-        return _UNITS[text] * multiplier
+        return _UNITS[text]
     if text.startswith(("百", "千")) and text[1:] in {"万"}:
-        return _UNITS[text[0]] * _UNITS[text[1]] * multiplier
+        return _UNITS[text[0]] * _UNITS[text[1]]
+    return None
+
+
+@lru_cache(maxsize=8192)
+def parse_number(token: str) -> float | None:
+    """The value of one number token, or None. Approximations take their round value."""
+    text = _strip_suffix(token.strip().replace(",", "").replace(" ", ""))
+    if not text or len(text) > 24:
+        return None
+    text, multiplier = _peel_units(text)
+    special = _special(text)
+    if special is not None:
+        return special * multiplier
     try:
-        if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", text):
+        if _ARABIC.fullmatch(text):
             number = float(text)
         else:
             number = float(cn2an.cn2an(text, "smart"))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, IndexError):
         return None
     return number * multiplier
 

@@ -1,6 +1,6 @@
 """One turn as a tuple of named stages, each ``(TurnContext, Engine) -> TurnContext``.
 
-understand -> extract -> answer -> merge -> route -> diagnose -> recommend -> guard -> follow_up
+understand -> classify -> extract -> answer -> merge -> route -> diagnose -> recommend -> guard -> follow_up
 -> retrieve -> cite -> compose -> polish. A short turn (greeting, thanks, out of scope) runs only
 the stages marked ``short``. No stage changes another's objects: each returns a new context.
 """
@@ -21,7 +21,8 @@ from .context import Passage, TurnContext
 from .engine import Engine
 from .followup import choose_follow_up, missing_fields
 from .policy import lenders_allowed
-from .turn import Reason, Recommendation, Turn
+from .turn import INTENTS, Reason, Recommendation, Turn
+from .understanding import EVIDENCE_MAX, Draft
 
 StageFn = Callable[[TurnContext, Engine], TurnContext]
 _Cited = TypeVar("_Cited", Reason, Recommendation)
@@ -40,6 +41,42 @@ class Stage:
 def understand(ctx: TurnContext, engine: Engine) -> TurnContext:
     """Facts, hints, intent and language of the message, by the rules."""
     return dataclasses.replace(ctx, understanding=engine.understander.understand(ctx.text))
+
+
+def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """Meaning models fill what the rules left empty: segment, purpose, overdue status, hints.
+
+    The rules' facts always win. A model's label is used only above the thresholds of
+    ``policy.yaml: meaning``; its evidence is the clause the model is surest of, in the user's
+    own words. The model's intent replaces the rules' except for unsafe and cost requests,
+    which the rules own.
+    """
+    if engine.meaning is None:
+        return ctx
+    u, th = ctx.understanding, _policy(engine).meaning
+    clauses = engine.understander.clauses(ctx.text) or [ctx.text]
+    whole, *parts = engine.meaning.predict([ctx.text, *clauses])
+    draft = Draft.of(u)
+
+    def words(head: str, label: str) -> str:
+        scores = [m.single[head].get(label, 0.0) if head in m.single else m.multi[head].get(
+            label, 0.0) for m in parts]  # fmt: skip
+        return clauses[int(max(range(len(scores)), key=scores.__getitem__))]
+
+    for head, fact in (("segment", "segment"), ("purpose", "need_purpose"), ("overdue", "overdue")):
+        label, p = whole.best(head)
+        if fact not in u.facts and label is not None and p >= th.fill:
+            draft.set(fact, label, words(head, label))
+    if draft.facts.get("need_purpose") == "repay_debt" and "borrowing_to_repay" not in u.facts:
+        draft.set("borrowing_to_repay", True, draft.evidence["need_purpose"])
+    for code in whole.labels("hints", th.hint):
+        draft.hints.setdefault(code, words("hints", code)[:EVIDENCE_MAX])
+    label, p = whole.best("intent")
+    if label and p >= th.intent and u.intent not in {"unsafe", "compute_cost"}:
+        intent = next((i for i in INTENTS if i == label), None)
+        if intent is not None and intent not in {"unsafe", "compute_cost"}:
+            draft.intent = intent
+    return dataclasses.replace(ctx, understanding=draft.freeze(), meaning=whole)
 
 
 def extract(ctx: TurnContext, engine: Engine) -> TurnContext:
@@ -90,7 +127,9 @@ def route(ctx: TurnContext, engine: Engine) -> TurnContext:
     if u.intent == "out_of_scope" or (u.intent == "small_talk" and not u.substantive_facts):
         thanks = any(w in ctx.text.lower() for w in ("谢", "thank"))
         key = "out_of_scope" if u.intent == "out_of_scope" else "thanks" if thanks else "greeting"
-        return dataclasses.replace(ctx, route="short", short_reply=key)
+        # an out-of-scope message writes no facts (a stock tip is not a credit profile)
+        profile = ctx.previous if u.intent == "out_of_scope" else profile
+        return dataclasses.replace(ctx, route="short", short_reply=key, profile=profile)
     stated = (
         profile.symptom,
         profile.need_amount,
@@ -116,10 +155,15 @@ def recommend(ctx: TurnContext, engine: Engine) -> TurnContext:
 def guard(ctx: TurnContext, engine: Engine) -> TurnContext:
     """Warnings, a computed APR and, for unsafe requests, a refusal (then only credit steps)."""
     result = engine.guard.check(ctx.text, ctx.understanding, ctx.profile, ctx.lang)
+    warnings = list(result.warnings)
+    if ctx.meaning is not None:
+        predicted = set(ctx.meaning.labels("warnings", _policy(engine).meaning.warning))
+        raised = {w.code for w in warnings}
+        warnings += engine.guard.from_meaning(predicted, raised, ctx.profile, ctx.lang)
     recs = ctx.recommendations
     if result.refusal_kind is not None:
         recs = tuple(r for r in recs if r.channel == "credit_improvement")
-    return dataclasses.replace(ctx, warnings=tuple(result.warnings), refusal=result.refusal,
+    return dataclasses.replace(ctx, warnings=tuple(warnings), refusal=result.refusal,
                                refusal_kind=result.refusal_kind, apr=result.apr,
                                recommendations=recs)  # fmt: skip
 
@@ -213,6 +257,7 @@ def _policy(engine: Engine) -> Policy:
 
 PIPELINE: tuple[Stage, ...] = (
     Stage("understand", understand, short=True),
+    Stage("classify", classify, short=True),
     Stage("extract", extract, short=True),
     Stage("answer", answer, short=True),
     Stage("merge", merge, short=True),

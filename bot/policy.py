@@ -32,9 +32,22 @@ def lending_forbidden(policy: Policy, profile: Profile) -> bool:
     return bool(profile.borrowing_to_repay) or profile.need_purpose in policy.never_lend_purposes
 
 
+def over_indebted(policy: Policy, profile: Profile) -> bool:
+    """Borrowing to repay, stopped repaying, too many lenders, repayments eating income, 失信."""
+    rule = policy.over_indebted
+    ratio = profile.debt_to_income()
+    return (
+        bool(profile.borrowing_to_repay)
+        or profile.overdue == "current"
+        or (profile.lender_count is not None and profile.lender_count >= rule.lender_count_min)
+        or (ratio is not None and ratio >= rule.debt_to_income_min)
+        or (rule.judicial_record and bool(profile.judicial_record))
+    )
+
+
 def lenders_allowed(policy: Policy, profile: Profile) -> bool:
-    """Whether any lender may be recommended: lending not forbidden and nothing overdue now."""
-    return not lending_forbidden(policy, profile) and profile.overdue != "current"
+    """Whether any lender may be recommended: lending not forbidden, the borrower not over-indebted."""
+    return not lending_forbidden(policy, profile) and not over_indebted(policy, profile)
 
 
 def credit_first(policy: Policy, profile: Profile, reasons: Sequence[ScoredReason]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -12,6 +12,7 @@ Intent = Literal[
     "diagnose", "find_financing", "ask_product", "compute_cost", "small_talk", "out_of_scope",
     "unsafe",
 ]  # fmt: skip
+INTENTS: tuple[Intent, ...] = get_args(Intent)
 
 
 class Reason(BaseModel):

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         description="Seconds for all LLM work in one turn; then the template reply.",
     )
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    meaning_models: bool = Field(
+        default=True,
+        description="Fit/use the meaning models on knowledge/training (off: rules only).",
+    )
+    models_dir: Path | None = Field(
+        default=None, description="Cache of the fitted meaning models; data_dir/models when unset."
+    )
     max_message_chars: int = Field(default=2000, ge=1)
     rate_limit: str = Field(default="60/minute", description="Per-client limit (limits syntax).")
     # chat platforms: each adapter is mounted only when its secrets are set
@@ -66,6 +73,11 @@ class Settings(BaseSettings):
     def docs_dir(self) -> Path:
         """Directory of the shipped Markdown knowledge documents."""
         return self.knowledge_dir / "docs"
+
+    @property
+    def meaning_cache_dir(self) -> Path:
+        """Where the fitted meaning models are cached."""
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def index_dir(self) -> Path:

@@ -148,6 +148,28 @@ class RecommendRules(_Strict):
     reason_boost: dict[str, dict[str, float]]
 
 
+class MeaningThresholds(_Strict):
+    """When a meaning model's prediction is used (``bot.pipeline.classify``)."""
+
+    fill: float = Field(ge=0, le=1)
+    """A fact the rules left empty (segment, purpose, overdue status) is filled at this probability."""
+    hint: float = Field(ge=0, le=1)
+    """A reason hint the rules missed is added at this probability."""
+    intent: float = Field(ge=0, le=1)
+    """The model's intent replaces the rules' at this probability (never for unsafe or cost)."""
+    warning: float = Field(ge=0, le=1)
+    """A warning trigger the guard's phrases missed is raised at this probability."""
+
+
+class OverIndebted(_Strict):
+    """When a borrower is over-indebted: then no lender, and restoring credit comes first."""
+
+    lender_count_min: int = Field(ge=1)
+    debt_to_income_min: float = Field(gt=0)
+    judicial_record: bool
+    """Whether 被执行/失信 counts as over-indebted."""
+
+
 class Policy(_Strict):
     """``policy.yaml``: the domain lists and rules every stage reads from this one place."""
 
@@ -162,6 +184,8 @@ class Policy(_Strict):
     credit_first_reasons: dict[str, float]
     platform_products: dict[str, list[str]]
     debt_action_weights: dict[str, float]
+    meaning: MeaningThresholds
+    over_indebted: OverIndebted
 
 
 class GuardRules(_Strict):
@@ -192,6 +216,12 @@ class UnderstandingRules(_Strict):
     no_collateral: list[str]
     hints: dict[str, list[str]]
     numeric: dict[str, list[str]]
+    negation_exceptions: list[str] = []
+    negation_boundaries: list[str] = []
+    cross_clause_booleans: list[str] = []
+    number_exceptions: list[str] = []
+    number_conditions: list[str] = []
+    number_roles: dict[str, dict[str, Any]] = {}
     tax_rating: list[str]
     urgency: dict[str, list[str]]
     regions: list[str]
@@ -228,9 +258,7 @@ def _problems(name: str, exc: ValidationError) -> list[str]:
     return sorted(set(lines))
 
 
-def parse_rules(
-    knowledge_dir: Path, *, missing_ok: bool = False
-) -> tuple[Rules | None, list[str]]:
+def parse_rules(knowledge_dir: Path, *, missing_ok: bool = False) -> tuple[Rules | None, list[str]]:
     """The typed rule files, or None with one line per problem.
 
     With ``missing_ok`` an absent file is no problem (``required.yaml`` says which must exist).

@@ -20,12 +20,19 @@ from .helpers import free_port, wait_until
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def _models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of the fitted meaning models for the whole session (fitting takes seconds)."""
+    return tmp_path_factory.mktemp("meaning-models")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _models_dir: Path) -> None:
     for name in list(os.environ):
         if name.startswith("FINADVISOR_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("FINADVISOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FINADVISOR_MODELS_DIR", str(_models_dir))
 
 
 @pytest.fixture

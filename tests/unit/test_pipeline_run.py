@@ -14,7 +14,7 @@ from bot.profile import Dialogue, Profile
 from bot.turn import Citation, FollowUp, Reason, Recommendation, Warning
 from tests.unit.conftest import FakeRetriever, make_ctx, understanding
 
-SHORT_STAGES = ["understand", "extract", "answer", "merge", "route", "compose"]
+SHORT_STAGES = ["understand", "classify", "extract", "answer", "merge", "route", "compose"]
 
 
 def _recording(log: list[str]) -> tuple[Stage, ...]:
@@ -30,7 +30,7 @@ def _recording(log: list[str]) -> tuple[Stage, ...]:
 
 def test_pipeline_order_and_short_flags() -> None:
     assert [s.name for s in PIPELINE] == [
-        "understand", "extract", "answer", "merge", "route", "diagnose", "recommend", "guard",
+        "understand", "classify", "extract", "answer", "merge", "route", "diagnose", "recommend", "guard",
         "follow_up", "retrieve", "cite", "compose", "polish",
     ]  # fmt: skip
     assert [s.name for s in PIPELINE if s.short] == SHORT_STAGES
