@@ -20,6 +20,7 @@ run: $(STAMP)
 eval: $(STAMP)
 	$(VENV)/bin/finadvisor eval retrieval
 	$(VENV)/bin/finadvisor eval diagnosis
+	$(VENV)/bin/finadvisor eval models
 
 ## bench: speed and memory figures (not tests)
 bench: $(STAMP)

@@ -33,7 +33,7 @@ SINGLE_HEADS = ("intent", "segment", "purpose", "overdue")
 MULTI_HEADS = ("hints", "warnings")
 """Any number of labels per utterance."""
 NONE = "None"
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 
 
 def load_utterances(training_dir: Path) -> list[dict[str, Any]]:
@@ -67,7 +67,7 @@ def _fit_label(features: Any, target: np.ndarray[Any, Any]) -> tuple[Any, float,
     scores = np.zeros(len(target))
     for train, test in folds.split(features, target):
         scores[test] = _linear(features[train], target[train]).decision_function(features[test])
-    platt = LogisticRegression(C=1e4).fit(scores.reshape(-1, 1), target)
+    platt = LogisticRegression(C=1e4, solver="liblinear").fit(scores.reshape(-1, 1), target)
     final = _linear(features, target)
     slope, intercept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
     return final.coef_.ravel(), float(final.intercept_[0]), slope, intercept

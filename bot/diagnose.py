@@ -45,6 +45,7 @@ class Diagnoser:
         self.advice = rules.advice
         self.questions = rules.questions
         self.hint_confidence = rules.hint_confidence
+        self.guess_confidence = rules.guess_confidence
         self.possibility_below = rules.possibility_below
         self.max_reasons = rules.max_reasons
 
@@ -94,6 +95,10 @@ class Diagnoser:
             current = scores.get(code, (0.0, ""))[0]
             if self.hint_confidence > current:
                 scores[code] = (self.hint_confidence, words)
+        for code, words in profile.guesses.items():
+            current = scores.get(code, (0.0, ""))[0]
+            if refused and self.guess_confidence > current:
+                scores[code] = (self.guess_confidence, words)
         lowered: dict[str, tuple[float, str]] = {}
         for rule in self.rules:
             if not all(condition_holds(profile_value(profile, k), v) for k, v in rule.when.items()):

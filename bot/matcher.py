@@ -53,11 +53,16 @@ class Matcher:
 
 
 class Table:
-    """A phrase table (code -> phrases) matched in one pass: ``find`` gives code -> spans."""
+    """A phrase table (code -> phrases) matched in one pass: ``find`` gives code -> spans.
+
+    Plain phrases are indexed by their first two characters, so a clause costs one dictionary
+    look-up per character plus a ``startswith`` per candidate: linear in the text, whatever the
+    number of phrases.
+    """
 
     def __init__(self, table: dict[Any, list[str]]) -> None:
         self.codes = list(table)
-        self._by_first: dict[str, dict[str, list[Any]]] = {}
+        self._by_prefix: dict[str, dict[str, list[Any]]] = {}
         self._regexes: list[tuple[Any, re.Pattern[str]]] = []
         for code, phrases in table.items():
             for phrase in phrases:
@@ -65,21 +70,26 @@ class Table:
                     self._regexes.append((code, re.compile(phrase[3:], re.IGNORECASE)))
                 elif phrase:
                     p = phrase.lower()
-                    codes = self._by_first.setdefault(p[0], {}).setdefault(p, [])
+                    codes = self._by_prefix.setdefault(p[:2], {}).setdefault(p, [])
                     if code not in codes:
                         codes.append(code)
-        self._firsts = frozenset(self._by_first)
+        self._singles = {k for k in self._by_prefix if len(k) == 1}
 
     def find(self, text: str) -> dict[Any, list[tuple[int, int]]]:
         """Code -> sorted spans of its phrases in ``text`` (already lower-cased)."""
         found: dict[Any, list[tuple[int, int]]] = {}
-        for first in self._firsts.intersection(_chars(text)):
-            for phrase, codes in self._by_first[first].items():
-                start = text.find(phrase)
-                while start >= 0:
-                    for code in codes:
-                        found.setdefault(code, []).append((start, start + len(phrase)))
-                    start = text.find(phrase, start + 1)
+        index, singles = self._by_prefix, self._singles
+        for i in range(len(text)):
+            for key in (
+                (text[i : i + 2], text[i]) if singles and text[i] in singles else (text[i : i + 2],)
+            ):
+                candidates = index.get(key)
+                if candidates is None:
+                    continue
+                for phrase, codes in candidates.items():
+                    if text.startswith(phrase, i):
+                        for code in codes:
+                            found.setdefault(code, []).append((i, i + len(phrase)))
         for code, regex in self._regexes:
             for match in regex.finditer(text):
                 found.setdefault(code, []).append(match.span())

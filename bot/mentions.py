@@ -59,7 +59,7 @@ _RATE = re.compile(
 )
 _BIG = re.compile(r"[千万亿]")
 _SCALE = {"million": 1e6, "grand": 1e3, "thousand": 1e3}
-_SENTENCE = re.compile(r"[。！!？?；;\n]+")
+_SENTENCE = re.compile(r"[。！!？?；;\n]+|\.(?=\s|$)")  # an English full stop, not 1.5
 _CLAUSE = re.compile(r"[，,、：:（）()]+|\s[-–—]\s|(?=但是|可是|不过|但)")
 
 

@@ -70,6 +70,9 @@ def _special(text: str) -> float | None:
         for ch in ranged.group(2):
             unit *= 10 if ch == "十" else _UNITS[ch]
         return float(cn2an.cn2an(ranged.group(1), "smart")) * unit
+    if len(text) > 2 and text.endswith("十几"):  # 二十几 -> 25, as 十几 -> 15
+        head = parse_number(text[:-1])
+        return None if head is None else head + 5
     tail = _ARABIC_TAIL.match(text)
     if tail:
         big = _UNITS[tail.group(2)]

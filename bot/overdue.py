@@ -62,12 +62,17 @@ class OverdueReader:
         if reported or past:
             evidence = reported or past or ""
             settled = self._said("resolved", clauses + following)
-            dated = self._said("earlier", clauses) and not self._said("ongoing", clauses)
-            if settled or dated or not reported:
+            if settled or self._dated(clauses) or not reported:
                 return "past", evidence
             return "current", evidence
+        mentioned = self._said("mention", clauses)
+        if mentioned and (self._said("resolved", clauses + following) or self._dated(clauses)):
+            return "past", mentioned  # 逾期是2023年的，已经还清了
         denied = self._denied(clauses)
         return ("none", denied) if denied else None
+
+    def _dated(self, clauses: list[str]) -> bool:
+        return bool(self._said("earlier", clauses)) and not self._said("ongoing", clauses)
 
     def read(self, sentences: list[list[str]]) -> tuple[str, str] | None:
         """(status, evidence clause) of a message given as sentences of clauses, or None."""

@@ -44,11 +44,12 @@ def understand(ctx: TurnContext, engine: Engine) -> TurnContext:
 
 
 def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
-    """Meaning models fill what the rules left empty: segment, purpose, overdue status, hints.
+    """Meaning models fill what the rules left empty: segment, purpose, overdue status, guesses.
 
     The rules' facts always win. A model's label is used only above the thresholds of
     ``policy.yaml: meaning``; its evidence is the clause the model is surest of, in the user's
-    own words. The model's intent replaces the rules' except for unsafe and cost requests,
+    own words. A reason the model reads is a guess: the diagnosis ranks it as a possibility
+    (``diagnosis.yaml: guess_confidence``), never as a finding. The model's intent replaces the rules' except for unsafe and cost requests,
     which the rules own.
     """
     if engine.meaning is None:
@@ -70,7 +71,8 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
     if draft.facts.get("need_purpose") == "repay_debt" and "borrowing_to_repay" not in u.facts:
         draft.set("borrowing_to_repay", True, draft.evidence["need_purpose"])
     for code in whole.labels("hints", th.hint):
-        draft.hints.setdefault(code, words("hints", code)[:EVIDENCE_MAX])
+        if code not in draft.hints:
+            draft.guesses[code] = words("hints", code)[:EVIDENCE_MAX]
     label, p = whole.best("intent")
     if label and p >= th.intent and u.intent not in {"unsafe", "compute_cost"}:
         intent = next((i for i in INTENTS if i == label), None)
@@ -116,6 +118,7 @@ def merge(ctx: TurnContext, engine: Engine) -> TurnContext:
         dict(u.evidence),
         dict(u.hints),
         retracted=engine.understander.retracted(dict(u.facts)),
+        guesses=dict(u.guesses),
     )
     dialogue = ctx.dialogue_before.skipping_pending() if u.skip else ctx.dialogue_before
     return dataclasses.replace(ctx, profile=profile, dialogue=dialogue)

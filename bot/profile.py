@@ -69,6 +69,8 @@ class Profile(BaseModel):
     evidence: dict[str, str] = {}
     hints: dict[str, str] = {}
     """Reason codes the user's own words point to (征信花了 -> frequent_inquiries), with the words."""
+    guesses: dict[str, str] = {}
+    """Reason codes a meaning model reads in the user's words: possibilities, not findings."""
 
     def known(self) -> dict[str, Any]:
         """The facts that are set, without evidence."""
@@ -80,6 +82,7 @@ class Profile(BaseModel):
         evidence: dict[str, str],
         hints: dict[str, str] | None = None,
         retracted: set[str] | None = None,
+        guesses: dict[str, str] | None = None,
     ) -> Profile:
         """A new profile where ``facts`` (later statements, corrections) replace earlier values.
 
@@ -91,6 +94,8 @@ class Profile(BaseModel):
         data["evidence"] = {**self.evidence, **{k: v for k, v in evidence.items() if k in facts}}
         kept = {k: v for k, v in self.hints.items() if k not in (retracted or set())}
         data["hints"] = {**kept, **(hints or {})}
+        kept_guesses = {k: v for k, v in self.guesses.items() if k not in (retracted or set())}
+        data["guesses"] = {**kept_guesses, **(guesses or {})}
         return Profile.model_validate(data)
 
     @property

@@ -27,11 +27,16 @@ _AFTER_REACH = 10
 _NEIGHBOUR_PENALTY = 40
 _INTEGER = {"zhima_score", "age", "lender_count", "inquiries_recent", "overdue_count",
             "overdue_days", "need_term_months"}  # fmt: skip
-_TO_DAYS = {"天": 1.0, "日": 1.0, "day": 1.0, "days": 1.0, "周": 7.0, "星期": 7.0, "礼拜": 7.0,
-            "week": 7.0, "weeks": 7.0, "个月": 30.0, "月": 30.0, "个多月": 30.0, "多个月": 30.0,
-            "个半月": 30.0, "month": 30.0, "months": 30.0, "年": 365.0, "年半": 365.0,
-            "year": 365.0, "years": 365.0, "yr": 365.0, "yrs": 365.0, "期": 30.0}  # fmt: skip
-_PER = {"years": 365.0, "months": 30.0, "days": 1.0}
+_UNIT_OF = {"天": "day", "日": "day", "day": "day", "days": "day", "周": "week", "星期": "week",
+            "礼拜": "week", "week": "week", "weeks": "week", "个月": "month", "月": "month",
+            "个多月": "month", "多个月": "month", "个半月": "month", "month": "month",
+            "months": "month", "期": "month", "年": "year", "年半": "year", "year": "year",
+            "years": "year", "yr": "year", "yrs": "year"}  # fmt: skip
+_PER = {
+    "days": {"day": 1.0, "week": 7.0, "month": 30.0, "year": 365.0},
+    "months": {"day": 1 / 30, "week": 0.25, "month": 1.0, "year": 12.0},
+    "years": {"day": 1 / 365, "week": 1 / 52, "month": 1 / 12, "year": 1.0},
+}
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,10 @@ class Role:
         """The field's value for ``mention``, or None outside the range."""
         value = mention.value
         if self.convert in _PER:
-            days = _TO_DAYS.get(mention.unit)
-            if days is None:
+            unit = _UNIT_OF.get(mention.unit)
+            if unit is None:
                 return None
-            value = value * days / _PER[self.convert]
+            value = value * _PER[self.convert][unit]
             value = round(value, 2) if self.convert == "years" else round(value)
         if not self.low <= value <= self.high:
             return None

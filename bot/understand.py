@@ -72,22 +72,29 @@ class Understander:
     # ---- helpers ---------------------------------------------------------------------------
 
     @cached_property
-    def _scan(self) -> Callable[[str], dict[Any, list[tuple[int, int]]]]:
-        """Every table at once over one clause: (section, code) -> spans; cached per clause."""
-        combined = {
+    def _scan(self) -> Callable[[str], dict[str, dict[Any, list[tuple[int, int]]]]]:
+        """Every table at once over one clause: section -> code -> spans; cached per clause."""
+        combined = Table({
             (section, code): phrases
             for section, table in self._sources.items()
             for code, phrases in table.items()
-        }
-        return lru_cache(maxsize=4096)(Table(combined).find)
+        })  # fmt: skip
+        order = {key: i for i, key in enumerate(combined.codes)}
+
+        def scan(clause: str) -> dict[str, dict[Any, list[tuple[int, int]]]]:
+            grouped: dict[str, dict[Any, list[tuple[int, int]]]] = {}
+            for key, spans in sorted(combined.find(clause).items(), key=lambda kv: order[kv[0]]):
+                grouped.setdefault(key[0], {})[key[1]] = spans
+            return grouped
+
+        return lru_cache(maxsize=4096)(scan)
 
     def _hits(self, section: str, clause: str) -> dict[Any, list[tuple[int, int, bool]]]:
         """Code -> (start, end, negated) of each phrase of ``section`` in ``clause``."""
-        found = self._scan(clause)
+        found = self._scan(clause).get(section, {})
+        negated = self.negation.negated
         return {
-            code: [(s, e, self.negation.negated(clause, s)) for s, e in found[(section, code)]]
-            for code in self._tables[section].codes
-            if (section, code) in found
+            code: [(s, e, negated(clause, s)) for s, e in spans] for code, spans in found.items()
         }
 
     def _said(self, section: str, clause: str) -> list[Any]:
@@ -150,7 +157,7 @@ class Understander:
             symptom = self._symptom(clause)
             if symptom:
                 result.set("symptom", symptom, clause)
-            regions = self._scan(clause).get(("misc", "regions"))
+            regions = self._scan(clause).get("misc", {}).get("regions")
             if regions:
                 s, e = regions[0]
                 result.set("region", clause[s:e], clause)
@@ -166,8 +173,8 @@ class Understander:
     def _symptom(self, clause: str) -> str | None:
         order = ("limit_cut", "limit_closed", "cannot_open", "application_rejected",
                  "entry_no_limit")  # fmt: skip
-        found = self._scan(clause)
-        return next((code for code in order if ("symptoms", code) in found), None)
+        found = self._scan(clause).get("symptoms", {})
+        return next((code for code in order if code in found), None)
 
     def _booleans(self, result: Draft, cut: list[list[str]]) -> None:
         clauses = [clause for sentence in cut for clause in sentence]
@@ -184,7 +191,7 @@ class Understander:
         said_none = False
         evidence = ""
         for clause in clauses:
-            if ("misc", "no_collateral") in self._scan(clause):
+            if "no_collateral" in self._scan(clause).get("misc", {}):
                 said_none, evidence = True, clause
             for kind in self._said("collateral", clause):
                 if kind not in kinds:

@@ -24,6 +24,8 @@ class Understanding:
     facts: Mapping[str, Any] = field(default_factory=_empty)
     evidence: Mapping[str, str] = field(default_factory=_empty)
     hints: Mapping[str, str] = field(default_factory=_empty)
+    guesses: Mapping[str, str] = field(default_factory=_empty)
+    """Reason codes a meaning model reads in the words (possibilities, not findings)."""
     intent: Intent = "diagnose"
     lang: str = "zh"
     skip: bool = False
@@ -49,6 +51,7 @@ class Draft:
     facts: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)
+    guesses: dict[str, str] = field(default_factory=dict)
     intent: Intent = "diagnose"
     lang: str = "zh"
     skip: bool = False
@@ -58,8 +61,8 @@ class Draft:
     def of(cls, understanding: Understanding) -> Draft:
         """A draft holding copies of a frozen understanding's values."""
         u = understanding
-        return cls(dict(u.facts), dict(u.evidence), dict(u.hints), u.intent, u.lang, u.skip,
-                   u.consumer_product_for_business)  # fmt: skip
+        return cls(dict(u.facts), dict(u.evidence), dict(u.hints), dict(u.guesses), u.intent,
+                   u.lang, u.skip, u.consumer_product_for_business)  # fmt: skip
 
     @property
     def substantive_facts(self) -> set[str]:
@@ -77,6 +80,7 @@ class Draft:
             facts=MappingProxyType(dict(self.facts)),
             evidence=MappingProxyType(dict(self.evidence)),
             hints=MappingProxyType(dict(self.hints)),
+            guesses=MappingProxyType(dict(self.guesses)),
             intent=self.intent,
             lang=self.lang,
             skip=self.skip,

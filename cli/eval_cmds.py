@@ -11,7 +11,10 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bot.advisor import Advisor
+from bot.classify import load_utterances
+from bot.classify_eval import cross_validate
 from bot.evaluation import evaluate_diagnosis, load_diagnosis_cases
+from bot.knowledge import load_knowledge
 from knowledge.index.evaluate import evaluate, load_cases
 from knowledge.index.search_index import Mode
 
@@ -88,6 +91,27 @@ def eval_diagnosis(
             for metric, ids in scores.failures.items():
                 if ids:
                     console.print(f"  {metric}: {', '.join(ids)}")
+
+
+@eval_app.command("models")
+def eval_models(
+    folds: Annotated[int, typer.Option(min=2, max=10, help="Cross-validation folds.")] = 5,
+) -> None:
+    """Cross-validated accuracy and calibration of the meaning models on knowledge/training."""
+    config = settings()
+    rows = load_utterances(config.knowledge_dir / "training")
+    threshold = load_knowledge(config.knowledge_dir, config.prompts_dir).rules.policy.meaning.hint
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("cross-validating", total=folds)
+        scores, fit_seconds = cross_validate(
+            rows, threshold, folds, on_fold=functools.partial(bar.advance, task)
+        )
+    table = Table("head", "score", "metric", "calibration error",
+                  title=f"meaning models, {len(rows)} utterances, {folds}-fold")  # fmt: skip
+    for s in scores:
+        table.add_row(s.head, f"{s.score:.3f}", s.metric, f"{s.calibration_error:.3f}")
+    console.print(table)
+    console.print(f"mean fit time per fold: {fit_seconds:.1f} s")
 
 
 _METRICS = (

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from bot.classify import load_meaning_model
 from bot.knowledge import check_knowledge
 
 from .common import EXIT_PROBLEMS, console, err_console, settings
@@ -27,6 +28,9 @@ def serve(
         err_console.print(f"[red]{len(problems)} problem(s)[/red] in {knowledge_dir}; not starting")
         raise typer.Exit(EXIT_PROBLEMS)
     open_index()
+    config = settings()
+    if config.meaning_models:  # fitted once here (seconds), then every worker loads the cache
+        load_meaning_model(config.knowledge_dir / "training", config.meaning_cache_dir)
     console.print(f"finadvisor: open http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run("api:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=False)  # fmt: skip

@@ -110,6 +110,7 @@ class DiagnosisRules(_Strict):
     """``diagnosis.yaml``."""
 
     hint_confidence: float = Field(ge=0, le=1)
+    guess_confidence: float = Field(ge=0, le=1)
     possibility_below: float = Field(ge=0, le=1)
     max_reasons: int = Field(ge=1)
     priors: dict[str, dict[str, dict[str, float]]]

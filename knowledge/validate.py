@@ -17,6 +17,7 @@ from .catalog import Catalog
 from .documents import KnowledgeDoc, chinese_chars, parse_document
 from .rules import parse_rules
 from .taxonomy import Taxonomy, parse_taxonomy
+from .training import check_training
 
 _DOC_REF = re.compile(r"`([a-z][a-z0-9]*(?:-[a-z0-9]+)+)`")
 _HEADING = re.compile(r"^##\s+\S", re.MULTILINE)
@@ -34,6 +35,7 @@ def validate_knowledge(knowledge_dir: Path) -> list[str]:
             problems.append(f"{name}: required file is missing")
     _check_engine_data(knowledge_dir, taxonomy, {d.id for d in docs}, problems)
     problems += parse_rules(knowledge_dir, missing_ok=True)[1]
+    problems += check_training(knowledge_dir, taxonomy)
     return problems
 
 

@@ -125,3 +125,38 @@ def test_english_and_mixed(understander: Understander) -> None:
 def test_evidence_keeps_the_users_words(understander: Understander) -> None:
     result = understander.understand("我的芝麻分才580，其他都还好")
     assert "580" in result.evidence["zhima_score"]
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        ("所以我这次得借十五万块去进货", {"need_amount": 150000, "need_purpose": "inventory"}),
+        ("厂子倒闭后每月只有三四千", {"monthly_income": 3000}),
+        ("owe money on 9 platforms, 18万 debt, stopped paying", {"lender_count": 9, "total_debt": 180000, "overdue": "current"}),
+        ("我们的客户是一家上市公司，应收款压了两百来万", {"receivables_large_buyers": True}),
+        ("工资不够花、只能以贷养贷", {"borrowing_to_repay": True}),
+        ("花呗逾期了三天，当天就还上了", {"overdue": "past", "overdue_days": 3}),
+        ("那笔逾期是2020年的，后来已经结清", {"overdue": "past"}),
+    ],
+)  # fmt: skip
+def test_issue_failure_classes(
+    understander: Understander, text: str, facts: dict[str, object]
+) -> None:
+    found = understander.understand(text).facts
+    assert {k: found.get(k) for k in facts} == facts
+    assert "lender_count" in facts or "lender_count" not in found
+
+
+def test_a_long_message_costs_linear_time(understander: Understander) -> None:
+    import time
+
+    short = (
+        "我开小饭馆三年了，芝麻分六百出头，借了七八家网贷，逾期过一次已经还清了，想借二十万周转。"
+    )
+    understander.understand(short)
+    start = time.perf_counter()
+    understander.understand(short * 3)
+    small = time.perf_counter() - start
+    start = time.perf_counter()
+    understander.understand("1" * 3000 + "一二三四五六七八九十" * 300)
+    assert time.perf_counter() - start < 50 * small + 0.5
