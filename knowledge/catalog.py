@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, computed_field, model_validator
+
+from .programmes import WORDING, Lang, MarketAverage, Programme, percent
 
 _ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -28,6 +30,10 @@ class Amount(_Strict):
     def _ordered(self) -> Amount:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"amount min {self.min} > max {self.max}")
+        if self.basis == "case" and (self.min is not None or self.max is not None):
+            raise ValueError(
+                "a case amount (one anecdote) is not a limit: give it in the note only"
+            )
         return self
 
 
@@ -40,32 +46,72 @@ class Term(_Strict):
 
 
 class Apr(_Strict):
-    """Annualised rate range in percent, with the date the figure holds for."""
+    """Annualised rate range in percent, with the date the figure holds for.
+
+    ``basis`` says what the figure is: ``published`` (the lender's own range), ``regulatory_cap``,
+    ``case`` (one reported case: a single figure, never a range) or ``market_average`` (a national
+    average named by ``average``; its figure and month come from ``Catalog.market_averages``).
+    """
 
     min: float | None
     max: float | None
     as_of: str | None = Field(default=None, pattern=r"^\d{4}(-\d{2})?$")
     basis: Literal["published", "market_average", "case", "regulatory_cap"] | None = None
+    average: str | None = None
     note: str | None = None
+    _average: MarketAverage | None = PrivateAttr(default=None)
+    _subsidies: list[Programme] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _dated(self) -> Apr:
-        if (self.min is not None or self.max is not None) and not self.as_of:
+        figures = self.min is not None or self.max is not None
+        if self.basis == "market_average":
+            if not self.average:
+                raise ValueError(
+                    "a market_average rate must name its published average in `average` "
+                    "(label and month come from market_averages)"
+                )
+            if figures or self.as_of:
+                raise ValueError("a market_average rate takes its figure and month from `average`")
+            return self
+        if self.average:
+            raise ValueError("`average` belongs only to a market_average rate")
+        if figures and not self.as_of:
             raise ValueError("an APR figure needs its as_of date")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"apr min {self.min} > max {self.max}")
-        if self.min is None and self.max is None and not self.note:
+        if self.basis == "case" and (self.min is None or self.min != self.max):
+            raise ValueError("a case (one anecdote) is one figure: set min equal to max")
+        if not figures and not self.note:
             raise ValueError("an APR without figures needs a note saying where the rate is shown")
         return self
 
-    def display(self) -> str:
-        """Human-readable range with its date, e.g. '3.5%–6%（2025-02）'."""
+    def bind(self, average: MarketAverage | None, subsidies: list[Programme]) -> None:
+        """Attach the shared average and the subsidy programmes (done by ``Catalog``)."""
+        self._average = average
+        self._subsidies = subsidies
+        if average is not None:
+            self.min = self.max = average.value
+            self.as_of = average.as_of
+
+    def display(self, lang: Lang = "zh", on: dt.date | None = None) -> str:
+        """The rate as shown to users, with its date and any subsidy's status on ``on``."""
+        parts = [self._figure(lang)]
+        parts += [programme.status(on, lang) for programme in self._subsidies]
+        return WORDING[lang]["joiner"].join(parts)
+
+    def _figure(self, lang: Lang) -> str:
+        words = WORDING[lang]
+        if self._average is not None:
+            return self._average.display(lang)
         if self.min is None and self.max is None:
-            return self.note or "以借款页面展示的年化利率为准"
-        low = f"{self.min:g}%" if self.min is not None else ""
-        high = f"{self.max:g}%" if self.max is not None else ""
+            return (self.note if lang == "zh" else None) or words["no_figure"]
+        if self.basis == "case" and self.max is not None:
+            return words["case"].format(value=percent(self.max), as_of=self.as_of)
+        low = f"{percent(self.min)}%" if self.min is not None else ""
+        high = f"{percent(self.max)}%" if self.max is not None else ""
         span = f"{low}–{high}" if low and high and low != high else (low or f"≤{high}")
-        return f"{span}（{self.as_of}）"
+        return f"{span}（{self.as_of}）" if lang == "zh" else f"{span} ({self.as_of})"
 
 
 class Speed(_Strict):
@@ -117,8 +163,25 @@ class Product(_Strict):
     materials: list[str] = Field(min_length=1)
     doc_id: str
     source: str = Field(min_length=2)
-    available: bool = True
-    """False for a programme closed to new applications (kept so the advisor can explain it)."""
+    programme: str | None = None
+    """Id of the time-limited programme this product is: it is open only while that runs."""
+    subsidies: list[str] = []
+    """Ids of programmes that lower this product's cost while they run (shown with the rate)."""
+    _programme: Programme | None = PrivateAttr(default=None)
+
+    def is_open(self, on: dt.date) -> bool:
+        """Whether new applications are possible on ``on`` (always, unless a programme ended)."""
+        return self._programme is None or self._programme.is_open(on)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def available(self) -> bool:
+        """Open to new applications today (computed from the programme's dates at run time)."""
+        return self.is_open(dt.date.today())
+
+    def status(self, on: dt.date | None = None, lang: Lang = "zh") -> str | None:
+        """The programme's status on ``on`` ('截至…有效' or that it ended), None if standing."""
+        return self._programme.status(on, lang) if self._programme else None
 
 
 class CreditAction(_Strict):
@@ -140,8 +203,32 @@ class Catalog(_Strict):
 
     version: int
     updated: dt.date | None = None
+    programmes: list[Programme] = []
+    market_averages: list[MarketAverage] = []
     products: list[Product]
     credit_improvement: list[CreditAction]
+
+    @model_validator(mode="after")
+    def _bind(self) -> Catalog:
+        """Resolve programme and average ids so products can compute status and show rates."""
+        programmes = {p.id: p for p in self.programmes}
+        averages = {a.id: a for a in self.market_averages}
+        unknown: list[str] = []
+        for product in self.products:
+            wanted = ([product.programme] if product.programme else []) + product.subsidies
+            unknown += [
+                f"{product.id}: unknown programme '{i}'" for i in wanted if i not in programmes
+            ]
+            if product.apr.average and product.apr.average not in averages:
+                unknown.append(f"{product.id}: unknown market average '{product.apr.average}'")
+        if unknown:
+            raise ValueError("; ".join(unknown))
+        for product in self.products:
+            product._programme = programmes.get(product.programme or "")
+            shown = [product._programme] if product._programme else []
+            shown += [programmes[i] for i in product.subsidies]
+            product.apr.bind(averages.get(product.apr.average or ""), shown)
+        return self
 
     def product(self, product_id: str) -> Product:
         """Look up a product by id; raises KeyError."""

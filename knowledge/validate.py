@@ -18,6 +18,7 @@ from .documents import KnowledgeDoc, chinese_chars, parse_document
 from .rules import parse_rules
 from .taxonomy import Taxonomy, parse_taxonomy
 from .training import check_training
+from .validate_sources import SourceRules, check_catalog_sources, check_document_sources
 
 _DOC_REF = re.compile(r"`([a-z][a-z0-9]*(?:-[a-z0-9]+)+)`")
 _HEADING = re.compile(r"^##\s+\S", re.MULTILINE)
@@ -28,8 +29,13 @@ def validate_knowledge(knowledge_dir: Path) -> list[str]:
     problems: list[str] = []
     taxonomy = _check_taxonomy(knowledge_dir, problems)
     required = _load_yaml(knowledge_dir / "required.yaml", problems) or {}
+    rules = SourceRules.from_yaml(_load_yaml(knowledge_dir / "checks.yaml", problems))
+    problems.extend(rules.problems)
     docs = _check_documents(knowledge_dir / "docs", taxonomy, required, problems)
-    _check_catalog(knowledge_dir, taxonomy, {d.id for d in docs}, required, problems)
+    problems.extend(check_document_sources(docs, rules))
+    catalog = _check_catalog(knowledge_dir, taxonomy, {d.id for d in docs}, required, problems)
+    if catalog is not None:
+        problems.extend(check_catalog_sources(catalog, rules))
     for name in required.get("engine_files") or []:
         if not (knowledge_dir / name).exists():
             problems.append(f"{name}: required file is missing")
@@ -164,17 +170,17 @@ def _check_catalog(
     doc_ids: set[str],
     required: dict[str, Any],
     problems: list[str],
-) -> None:
+) -> Catalog | None:
     raw = _load_yaml(knowledge_dir / "catalog.yaml", problems)
     if raw is None:
-        return
+        return None
     try:
         catalog = Catalog.model_validate(raw)
     except ValidationError as exc:
         for error in exc.errors()[:20]:
-            where = _catalog_path(raw, error["loc"])
+            where = _catalog_path(raw, error["loc"]) or "catalog"
             problems.append(f"catalog.yaml: {where}: {error['msg']}")
-        return
+        return None
     for product_id, count in Counter(p.id for p in catalog.products).items():
         if count > 1:
             problems.append(f"catalog.yaml: product id '{product_id}' appears {count} times")
@@ -206,6 +212,7 @@ def _check_catalog(
         if action.doc_id not in doc_ids:
             problems.append(f"{where}: doc_id '{action.doc_id}' has no document")
     _check_coverage(catalog, taxonomy, required, problems)
+    return catalog
 
 
 def _check_coverage(

@@ -51,7 +51,7 @@ def _product(product_id: str, channel: str, doc_id: str = "alpha") -> dict[str, 
         "purposes_forbidden": ["home_purchase"],
         "amount": {"min": None, "max": 1000000, "basis": "regulatory_cap", "note": None},
         "term_months": {"min": 1, "max": 12, "note": None},
-        "apr": {"min": 3.0, "max": 6.0, "as_of": "2025-02", "basis": "market_average"},
+        "apr": {"min": None, "max": None, "basis": "market_average", "average": "avg-2025-06"},
         "speed": {"label": "days", "days_min": 1, "days_max": 7, "note": None},
         "requirements": {"no_current_overdue": True},
         "materials": ["营业执照"],
@@ -75,7 +75,31 @@ def _catalog() -> dict[str, object]:
         "doc_id": "alpha",
         "source": "《征信业管理条例》",
     }
-    return {"version": 1, "products": products, "credit_improvement": [action]}
+    programme = {
+        "id": "test-subsidy",
+        "name": "测试贴息",
+        "name_en": "Test subsidy",
+        "start": "2025-01-01",
+        "end": "2026-12-31",
+        "benefit": "年贴息1个百分点",
+        "benefit_en": "1 point a year",
+        "source": "测试通知（2025）",
+    }
+    average = {
+        "id": "avg-2025-06",
+        "label": "全国普惠小微贷款平均利率",
+        "label_en": "national average inclusive SME loan rate",
+        "value": 3.48,
+        "as_of": "2025-06",
+        "source": "测试来源",
+    }
+    return {
+        "version": 1,
+        "programmes": [programme],
+        "market_averages": [average],
+        "products": products,
+        "credit_improvement": [action],
+    }
 
 
 @pytest.fixture
@@ -84,6 +108,7 @@ def kb(tmp_path: Path) -> Path:
     root = tmp_path / "kb"
     (root / "docs").mkdir(parents=True)
     shutil.copy(SHIPPED / "taxonomy.yaml", root / "taxonomy.yaml")
+    shutil.copy(SHIPPED / "checks.yaml", root / "checks.yaml")
     required = {
         "min_body_chars": 100,
         "min_products": 4,
@@ -141,6 +166,17 @@ def _set_first_product(key: str, value: object) -> Callable[[dict], None]:
     return lambda c: c["products"][0].__setitem__(key, value)
 
 
+def _set_first_apr(**values: object) -> Callable[[dict], None]:
+    return lambda c: c["products"][0]["apr"].update(values)
+
+
+def _drop(section: str, key: str) -> Callable[[dict], None]:
+    return lambda c: c[section][0].pop(key)
+
+
+MIRROR = "https://ucmanga.com/a/some-copied-article.html"
+
+
 BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
     "no front matter": (_edit_doc("alpha.md", BODY), "no YAML front matter"),
     "bad yaml": (_edit_doc("alpha.md", "---\nid: [unclosed\n---\n" + BODY), "not valid YAML"),
@@ -196,6 +232,70 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
     "catalog not yaml": (
         lambda r: (r / "catalog.yaml").write_text("products: [\n", encoding="utf-8"),
         "catalog.yaml: not valid YAML",
+    ),
+    "programme without dates": (
+        _edit_catalog(_drop("programmes", "end")),
+        "programme test-subsidy needs machine-readable start and end dates",
+    ),
+    "product names an unknown programme": (
+        _edit_catalog(_set_first_product("programme", "no-such-plan")),
+        "unknown programme 'no-such-plan'",
+    ),
+    "programme-like product without programme": (
+        _edit_catalog(_set_first_product("name", "某某贴息贷款")),
+        "looks like a time-limited programme ('贴息')",
+    ),
+    "closed state written by hand": (
+        _edit_catalog(_set_first_apr(note="该贴息已结束")),
+        "writes '已结束' by hand",
+    ),
+    "market average without its label": (
+        _edit_catalog(_set_first_apr(average=None)),
+        "a market_average rate must name its published average",
+    ),
+    "market average with an inline figure": (
+        _edit_catalog(_set_first_apr(min=4.03, max=4.45, as_of="2025-02")),
+        "takes its figure and month from `average`",
+    ),
+    "market average entry without its month": (
+        _edit_catalog(_drop("market_averages", "as_of")),
+        "market_averages.avg-2025-06.as_of: Field required",
+    ),
+    "market average unknown": (
+        _edit_catalog(_set_first_apr(average="avg-1999-01")),
+        "unknown market average 'avg-1999-01'",
+    ),
+    "anecdote shown as a range": (
+        _edit_catalog(
+            _set_first_product(
+                "apr", {"min": 14.6, "max": 18.0, "as_of": "2025-08", "basis": "case"}
+            )
+        ),
+        "a case (one anecdote) is one figure",
+    ),
+    "anecdote shown as a limit": (
+        _edit_catalog(
+            _set_first_product(
+                "amount", {"min": None, "max": 3000000, "basis": "case", "note": "个案"}
+            )
+        ),
+        "a case amount (one anecdote) is not a limit",
+    ),
+    "catalog cites a mirror": (
+        _edit_catalog(_set_first_product("source", f"新京报 2024-05-31 {MIRROR}")),
+        "cites mirror site 'ucmanga.com'",
+    ),
+    "document source cites a mirror": (
+        _edit_doc("alpha.md", _doc("alpha", sources=[f"新京报 2024-05-31 {MIRROR}"])),
+        "docs/alpha.md: cites mirror site 'ucmanga.com'",
+    ),
+    "document body cites a mirror path": (
+        _edit_doc("alpha.md", _doc("alpha") + "\n见 https://example.cn/nangongtiyu/2609.html\n"),
+        "cites mirror site 'nangongtiyu'",
+    ),
+    "checks data missing": (
+        lambda r: (r / "checks.yaml").unlink(),
+        "checks.yaml: file is missing",
     ),
     "taxonomy label missing": (
         lambda r: (r / "taxonomy.yaml").write_text(
