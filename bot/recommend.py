@@ -237,7 +237,7 @@ class Recommender:
             provider=product.provider,
             fit=round(fit.score, 2),
             why=why,
-            apr=product.apr.display(),
+            apr=product.apr.display("en" if lang == "en" else "zh"),
             speed=f"{speed}（{product.speed.note}）" if zh and product.speed.note else speed,
             materials=product.materials,
             doc_id=product.doc_id,
