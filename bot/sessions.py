@@ -5,6 +5,11 @@ unset -> SQLite at ``data_dir/sessions.sqlite3``; ``sqlite:///relative/path`` or
 ``sqlite:////absolute/path`` (SQLAlchemy's convention) -> SQLite there; ``redis://`` or
 ``rediss://host:port/db[?ttl=seconds]`` -> Redis. Every store masks PII (``bot.pii``) in turns
 and profile before writing, validates the session id and keeps only the latest ``MAX_TURNS``.
+
+Sessions expire ``Settings.session_ttl_days`` after their last write (Redis by key expiry,
+SQLite by treating older rows as absent and deleting them), and at most
+``Settings.max_sessions`` are kept: when a new session is written past that number, the least
+recently written ones are forgotten.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import ConfigError, InputError, SessionError, UnknownBackendError
 from .pii import mask_pii
 from .profile import Profile
+from .session_bounds import prune_sqlite, sqlite_cutoff, track_redis
 from .settings import Settings
 
 MAX_TURNS = 200
@@ -137,8 +143,15 @@ def _one_line(exc: BaseException) -> str:
 class SQLiteSessionStore:
     """Sessions in one SQLite table (WAL); one connection shared by threads behind a lock."""
 
-    def __init__(self, path: Path | str, busy_timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        busy_timeout_seconds: float = 10.0,
+        ttl_seconds: int | None = None,
+        max_sessions: int | None = None,
+    ) -> None:
         self.path = Path(path)
+        self.ttl_seconds, self.max_sessions = ttl_seconds or None, max_sessions
         self._lock = threading.RLock()
         with self._errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,6 +168,9 @@ class SQLiteSessionStore:
                 self._conn.execute(
                     "CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY,"
                     " profile TEXT NOT NULL, turns TEXT NOT NULL, updated_at TEXT NOT NULL)"
+                )
+                self._conn.execute(
+                    "CREATE INDEX IF NOT EXISTS sessions_updated_at ON sessions (updated_at)"
                 )
             except BaseException:
                 self._conn.close()
@@ -180,9 +196,17 @@ class SQLiteSessionStore:
                     self._conn.execute("ROLLBACK")
                 raise
 
+    def _cutoff(self) -> str:
+        return sqlite_cutoff(self.ttl_seconds)
+
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        prune_sqlite(conn, self.ttl_seconds, self.max_sessions)
+
     def _select(self, conn: sqlite3.Connection, session_id: str) -> SessionState:
         row = conn.execute(
-            "SELECT profile, turns, updated_at FROM sessions WHERE session_id = ?", (session_id,)
+            "SELECT profile, turns, updated_at FROM sessions WHERE session_id = ?"
+            " AND updated_at >= ?",
+            (session_id, self._cutoff()),
         ).fetchone()
         if row is None:
             return SessionState(session_id=session_id)
@@ -218,7 +242,10 @@ class SQLiteSessionStore:
         """Store ``state`` whole (masked, capped, stamped now), replacing what was there."""
         stored = _stored(state.session_id, state.profile, state.turns)
         with self._transaction() as conn:
+            is_new = not self._select(conn, stored.session_id).updated_at
             self._write(conn, stored)
+            if is_new:
+                self._prune(conn)
 
     def append_turns(
         self, session_id: str, profile: Profile, turns: Sequence[dict[str, Any]]
@@ -229,6 +256,8 @@ class SQLiteSessionStore:
             current = self._select(conn, session_id)
             stored = _stored(session_id, fresh.profile, [*current.turns, *fresh.turns])
             self._write(conn, stored)
+            if not current.updated_at:
+                self._prune(conn)
         return stored
 
     def delete(self, session_id: str) -> bool:
@@ -242,8 +271,9 @@ class SQLiteSessionStore:
         """Whether a session is stored."""
         check_session_id(session_id)
         with self._lock, self._errors():
-            query = "SELECT 1 FROM sessions WHERE session_id = ?"
-            return self._conn.execute(query, (session_id,)).fetchone() is not None
+            query = "SELECT 1 FROM sessions WHERE session_id = ? AND updated_at >= ?"
+            row = self._conn.execute(query, (session_id, self._cutoff())).fetchone()
+            return row is not None
 
     def close(self) -> None:
         """Close the connection."""
@@ -262,9 +292,14 @@ def redacted_url(url: str) -> str:
 class RedisSessionStore:
     """Sessions as JSON under ``finadvisor:session:<id>``, expiring ``ttl_seconds`` after a write."""
 
-    def __init__(self, url: str, ttl_seconds: int | None = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str,
+        ttl_seconds: int | None = DEFAULT_TTL_SECONDS,
+        max_sessions: int | None = None,
+    ) -> None:
         self.url = redacted_url(url)
-        self.ttl_seconds = ttl_seconds or None
+        self.ttl_seconds, self.max_sessions = ttl_seconds or None, max_sessions
         with self._errors():
             self._client = redis.Redis.from_url(
                 url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30
@@ -307,13 +342,19 @@ class RedisSessionStore:
         with self._errors():
             return self._decode(session_id, self._client.get(key))
 
+    def _track(self, session_id: str, is_new: bool) -> None:
+        with self._errors():
+            track_redis(self._client, REDIS_KEY_PREFIX, session_id, is_new=is_new,
+                        ttl_seconds=self.ttl_seconds, max_sessions=self.max_sessions)  # fmt: skip
+
     def save(self, state: SessionState) -> None:
         """Store ``state`` whole (masked, capped, stamped now), replacing what was there."""
         stored = _stored(state.session_id, state.profile, state.turns)
         with self._errors():
-            self._client.set(
-                self.key(stored.session_id), stored.model_dump_json(), ex=self.ttl_seconds
+            created = self._client.set(
+                self.key(stored.session_id), stored.model_dump_json(), ex=self.ttl_seconds, get=True
             )
+        self._track(stored.session_id, created is None)
 
     def append_turns(
         self, session_id: str, profile: Profile, turns: Sequence[dict[str, Any]]
@@ -330,6 +371,7 @@ class RedisSessionStore:
                     pipe.multi()
                     pipe.set(key, stored.model_dump_json(), ex=self.ttl_seconds)
                     pipe.execute()
+                    self._track(session_id, not current.updated_at)
                     return stored
                 except redis.WatchError:
                     time.sleep(random.uniform(0, 0.005))  # another writer won; back off a little
@@ -358,20 +400,26 @@ SessionStoreFactory = Callable[[str, Settings], SessionStore]
 def _open_sqlite(url: str, settings: Settings) -> SessionStore:
     path = url.partition(":")[2]
     path = path[3:] if path.startswith("///") else path.removeprefix("//")
-    return SQLiteSessionStore(path or settings.data_dir / "sessions.sqlite3")
+    return SQLiteSessionStore(
+        path or settings.data_dir / "sessions.sqlite3",
+        ttl_seconds=settings.session_ttl_seconds,
+        max_sessions=settings.max_sessions,
+    )
 
 
 def _open_redis(url: str, settings: Settings) -> SessionStore:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     ttl_values = [value for name, value in query if name == "ttl"]
-    ttl = DEFAULT_TTL_SECONDS
+    ttl = settings.session_ttl_seconds
     if ttl_values:
         if not ttl_values[-1].isdigit():
             raise ConfigError(INVALID_TTL)
         ttl = int(ttl_values[-1])
     rest = urlencode([(name, value) for name, value in query if name != "ttl"])
-    return RedisSessionStore(urlunsplit(parts._replace(query=rest)), ttl_seconds=ttl)
+    return RedisSessionStore(
+        urlunsplit(parts._replace(query=rest)), ttl_seconds=ttl, max_sessions=settings.max_sessions
+    )
 
 
 SESSION_BACKENDS: dict[str, SessionStoreFactory] = {}
