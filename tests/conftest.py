@@ -66,8 +66,12 @@ register_embeddings("test:histogram", OtherEmbeddings)
 
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
-    """The shipped knowledge base indexed once per test session."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("shipped-index"))
+    """The shipped knowledge base indexed once per test session.
+
+    ``TEST_SHIPPED_INDEX_DIR`` (a developer's convenience) keeps that index between runs.
+    """
+    kept = os.environ.get("TEST_SHIPPED_INDEX_DIR")
+    settings = Settings(data_dir=Path(kept) if kept else tmp_path_factory.mktemp("shipped-index"))
     return SearchIndex.open(settings)
 
 

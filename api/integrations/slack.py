@@ -145,9 +145,45 @@ class ThreadedRequestHandler(SlackRequestHandler):
                 parse_json(payload.encode("utf-8", "replace"))
         except BodyProblem as problem:
             return error(problem.status, problem.message)
-        except (ValueError, RecursionError):  # bolt's own parsing of a form body
+        except (
+            ValueError,
+            RecursionError,
+            AttributeError,
+            TypeError,
+            KeyError,
+        ):  # bolt parsing odd bodies
             return error(400, messages.NOT_JSON)
-        return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
+        if not well_formed(bolt_request.body):
+            return error(400, messages.NOT_SLACK_SHAPE)
+        try:
+            answer = await run_in_threadpool(self.app.dispatch, bolt_request)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:  # bolt on odd shapes
+            log.warning("refused a malformed Slack request (%s)", type(exc).__name__)
+            return error(400, messages.NOT_SLACK_SHAPE)
+        return to_starlette_response(answer)
+
+
+_STRING_FIELDS = ("type", "team_id", "event_id", "api_app_id", "command", "trigger_id",
+                  "user_id", "channel_id", "response_url", "text", "enterprise_id", "token")  # fmt: skip
+_OBJECT_FIELDS = ("event", "team", "user", "channel", "enterprise", "container", "view")
+
+
+def well_formed(body: object) -> bool:
+    """Whether a Slack body has the shape bolt relies on (objects and strings where expected)."""
+    if not isinstance(body, dict):
+        return False
+    if any(name in body and not isinstance(body[name], str) for name in _STRING_FIELDS):
+        return False
+    if any(body.get(name) is not None and not isinstance(body[name], dict | str)
+           for name in _OBJECT_FIELDS if name != "event"):  # fmt: skip
+        return False
+    event = body.get("event")
+    authorizations = body.get("authorizations", [])
+    return (
+        (event is None or isinstance(event, dict))
+        and isinstance(authorizations, list)
+        and all(isinstance(entry, dict) for entry in authorizations)
+    )
 
 
 def is_direct_message(event: dict[str, Any]) -> bool:
