@@ -99,13 +99,17 @@ def text_requests(text: str) -> list[Request]:
         return {"content": template.replace("TEXT", escaped).encode(), "headers": JSON}
 
     slack_event = (
-        '{"type": "event_callback", "team_id": "T1", "event_id": "Ev%s", "event": {"type":'
-        ' "app_mention", "text": TEXT, "channel": "C1", "ts": "1.1"}}' % time.time_ns()
-    )
+        '{"type": "event_callback", "team_id": "T1", "event_id": "EvNOW", "event": {"type":'
+        ' "app_mention", "text": TEXT, "channel": "C1", "ts": "1.1"}}'
+    ).replace("NOW", str(time.time_ns()))
     feishu_event = (
-        '{"schema": "2.0", "header": {"token": "%s", "event_id": "e%s", "event_type":'
-        ' "im.message.receive_v1"}, "event": {"message": {"message_id": "om1", "chat_id": "oc1",'
-        ' "message_type": "text", "content": TEXT}}}' % (FEISHU_TOKEN, time.time_ns())
+        (
+            '{"schema": "2.0", "header": {"token": "TOKEN", "event_id": "eNOW", "event_type":'
+            ' "im.message.receive_v1"}, "event": {"message": {"message_id": "om1", "chat_id": "oc1",'
+            ' "message_type": "text", "content": TEXT}}}'
+        )
+        .replace("TOKEN", FEISHU_TOKEN)
+        .replace("NOW", str(time.time_ns()))
     )
     dingtalk = '{"msgtype": "text", "text": {"content": TEXT}, "sessionWebhook": TEXT}'
     slack_body = slack_event.replace("TEXT", escaped).encode()
