@@ -37,7 +37,7 @@ _LONG_RUN = re.compile(
     rf"(?<![{_D}])[{_D}](?:{_SEP}?[{_D}]){{12,18}}(?:{_SEP}?[XxＸ])?(?![{_D}XxＸ])"
 )
 _EMAIL = re.compile(
-    r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+    r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9][A-Za-z0-9._%+-]*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
 )
 _ENCODED = re.compile(r"\S*%[0-9A-Fa-f]{2}\S*")
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘ", "0123456789X")
