@@ -2,16 +2,18 @@
 
 Their scripts and styles come from the ``fastapi-offline`` package's copies, served here under
 ``/docs/assets``, and Swagger UI starts from ``/static/swagger-init.js``: nothing is loaded from
-outside and no inline script is needed, so the pages work under the app's CSP.
+outside and no inline script is needed, so the pages work under the app's CSP. The ReDoc bundle
+names one outside URL, its logo; it is served with that URL replaced by an empty local image.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
@@ -27,8 +29,27 @@ REDOC_PAGE = (
 )
 
 
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+EMPTY_IMAGE = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+
+
+@cache
+def redoc_bundle() -> bytes:
+    """ReDoc's standalone bundle with its one outside URL made local."""
+    return (
+        (ASSETS / "redoc.standalone.js")
+        .read_bytes()
+        .replace(REDOC_LOGO.encode(), EMPTY_IMAGE.encode())
+    )
+
+
 def mount_api_docs(app: FastAPI) -> None:
     """Serve /docs and /redoc from local assets."""
+
+    @app.get("/docs/assets/redoc.standalone.js", include_in_schema=False)
+    def redoc_script() -> Response:
+        return Response(redoc_bundle(), media_type="application/javascript")
+
     app.mount("/docs/assets", StaticFiles(directory=ASSETS), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
