@@ -57,11 +57,11 @@ def _text(message: OpenAIMessage) -> str:
 
 
 def user_messages(body: ChatCompletionRequest, settings: Settings) -> list[str]:
-    """The user messages of a request, within the replay bounds (413 beyond, 422 if none)."""
+    """The non-blank user messages of a request, within the replay bounds (413 beyond, 422 if none)."""
     if len(body.messages) > settings.openai_max_messages:
         limit = settings.openai_max_messages
         raise HTTPException(413, messages.OPENAI_TOO_MANY_MESSAGES.format(limit=limit))
-    users = [_text(m) for m in body.messages if m.role == "user"]
+    users = [text for text in (_text(m) for m in body.messages if m.role == "user") if text.strip()]
     if not users:
         raise HTTPException(422, "No user message in 'messages'; add one with role 'user'.")
     if sum(len(text) for text in users) > settings.openai_max_chars:
@@ -76,8 +76,7 @@ def _answer(advisor: Advisor, users: list[str], session: str | None) -> Turn:
     session = f"oai-tmp-{uuid.uuid4().hex}"
     try:
         for earlier in users[:-1]:
-            if earlier.strip():
-                advisor.reply(session, earlier)
+            advisor.reply(session, earlier)
         return advisor.reply(session, users[-1])
     finally:
         advisor.reset(session)
@@ -102,7 +101,16 @@ def models() -> dict[str, Any]:
 _COMPLETION_RESPONSES = {
     200: {
         "description": "A chat completion, or with ``stream: true`` its chunks as server-sent events.",
-        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}},
+        "content": {
+            "application/json": {},
+            "text/event-stream": {
+                "schema": {  # each event: a chunk as JSON in ``data``, the last one "[DONE]"
+                    "type": "object",
+                    "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+                    "required": ["data"],
+                }
+            },
+        },
     },
     **error_responses(*BODY_ERRORS, 404),
 }
@@ -126,7 +134,7 @@ async def chat_completions(
     users = user_messages(body, settings)
     session = await run_in_threadpool(_session, request, body, x_session_id, keys)
     if session is None:
-        limiter.charge(request, sum(1 for text in users[:-1] if text.strip()))
+        limiter.charge(request, len(users) - 1)
     turn = await run_in_threadpool(_answer, advisor, users, session)
     reply = mask_pii(turn.reply)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"

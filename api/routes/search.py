@@ -19,10 +19,10 @@ def search(
     q: Annotated[
         str, Query(min_length=1, pattern=NOT_BLANK, description="The question or keywords.")
     ],
+    kind: Annotated[list[str], Query(default_factory=list)],
+    channel: Annotated[list[str], Query(default_factory=list)],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid",
-    kind: Annotated[list[str] | None, Query()] = None,
-    channel: Annotated[list[str] | None, Query()] = None,
 ) -> list[dict[str, object]]:
     """Passages best first; ``score`` is higher-is-more-relevant."""
     if not q.strip():
