@@ -1,8 +1,9 @@
 """Request and response bodies of the HTTP API (the Turn fields come from ``bot.turn``).
 
 Text fields are ``UserText``: at least one non-space character (the schema's ``pattern``), no
-unpaired surrogates and no digit run longer than ``MAX_TEXT_DIGITS`` (no real amount, phone or
-card number is that long; such runs only make number parsing overflow). Length limits depend on
+unpaired surrogates, no digit run longer than ``MAX_TEXT_DIGITS`` (no real amount, phone or
+card number is that long; such runs only make number parsing overflow) and no longer run of
+numerals (一二三…万亿, digits). Length limits depend on
 the settings and are written into the OpenAPI schema by ``api.openapi``.
 """
 
@@ -20,6 +21,10 @@ NOT_BLANK = r"\S"
 MAX_TEXT_DIGITS = 40
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LONG_DIGITS = re.compile(rf"[\d,，]{{{MAX_TEXT_DIGITS + 1},}}")
+# The understanding reads a run of numerals in time that grows with the square of its length
+# (2,000 numerals: about 8 s of CPU); no real amount needs more than a few, so long runs are
+# refused here, at the edge, instead of costing the server.
+_LONG_NUMERALS = re.compile(rf"[零〇一二两三四五六七八九十百千万亿\d]{{{MAX_TEXT_DIGITS + 1},}}")
 
 
 def checked_text(text: str) -> str:
@@ -29,6 +34,8 @@ def checked_text(text: str) -> str:
     for run in _LONG_DIGITS.findall(text):
         if sum(char.isdigit() for char in run) > MAX_TEXT_DIGITS:
             raise ValueError(messages.TEXT_NUMBER_TOO_LONG.format(digits=MAX_TEXT_DIGITS))
+    if _LONG_NUMERALS.search(text):
+        raise ValueError(messages.TEXT_NUMERALS_TOO_LONG.format(count=MAX_TEXT_DIGITS))
     return text
 
 

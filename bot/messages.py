@@ -24,9 +24,7 @@ BODY_TOO_DEEP = "请求内容嵌套超过{depth}层，请发送扁平的JSON（T
 BODY_NUMBER_TOO_LONG = "请求内容里的数字超过{digits}位，请改短（A number in the request body has more than {digits} digits; shorten it）。"
 TEXT_INVALID_CHARACTERS = "文字里有无法识别的字符（单独的代理码位），请重新输入（The text holds unpaired surrogate characters; send valid Unicode text）。"
 TEXT_NUMBER_TOO_LONG = "文字里有超过{digits}位的数字，请改短后再发（The text holds a number with more than {digits} digits; shorten it）。"
-TEXT_EMPTY = (
-    "文字是空的，请写上你的情况或问题（The text is empty; type your situation or question）。"
-)
+TEXT_NUMERALS_TOO_LONG = "文字里有连续超过{count}个的数字或数字汉字，请分开写或改短（The text holds a run of more than {count} numerals; split it up or shorten it）。"
 UNKNOWN_SESSION = "没有这个会话，请不带 session_id 重新开始（No such session; omit session_id to start a new one）。"
 API_KEY_REQUIRED = "需要API密钥，请在 Authorization: Bearer 头里带上（An API key is required; send it as Authorization: Bearer KEY）。"
 OPENAI_TOO_MANY_MESSAGES = "messages 超过{limit}条，请只发送最近的对话（'messages' holds more than {limit} messages; send only the recent ones）。"

@@ -99,3 +99,12 @@ def test_clients_are_their_peer_unless_a_proxy_header_is_trusted(advisor: Adviso
         same = {"X-Forwarded-For": "198.51.100.1, 10.0.0.0"}
         assert client.get("/v1/models", headers=same).status_code == 200
         assert client.get("/v1/models", headers=same).status_code == 429
+
+
+def test_a_long_run_of_numerals_is_refused_at_the_edge(advisor: Advisor) -> None:
+    settings = advisor.settings.model_copy(update={"rate_limit": "1000/minute"})
+    with TestClient(create_app(settings, advisor=advisor)) as client:
+        numerals = client.post("/v1/chat", json={"message": ("三万五千" * 500)[:2000]})
+        assert numerals.status_code == 422 and "40" in numerals.json()["error"]
+        spaced = client.post("/v1/chat", json={"message": ("三万五千借，" * 400)[:2000]})
+        assert spaced.status_code == 200
