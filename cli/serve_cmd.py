@@ -18,6 +18,6 @@ def serve(
 ) -> None:
     """Start the server (builds the search index first when it is missing or stale)."""
     open_index()
-    console.print(f"finadvisor: open http://{host}:{port}/ (API docs at /docs)")
+    console.print(f"finadvisor: open http://{host}:{port}/ (API schema at /openapi.json)")
     uvicorn.run("api:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=False)  # fmt: skip
