@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot import messages
 from core.errors import (
     EmptyInputError,
     FinadvisorError,
@@ -43,6 +44,13 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
         return 422, f"Field '{where}' is required; add it to the request."
     if kind in {"model_attributes_type", "dict_type"}:
         return 422, 'The request body must be a JSON object; send {"message": "..."}.'
+    if (
+        kind in {"string_too_short", "string_pattern_mismatch"}
+        and first.get("ctx", {}).get("pattern", r"\S") == r"\S"
+    ):
+        return 422, f"{messages.EMPTY_MESSAGE['zh']}（{messages.EMPTY_MESSAGE['en']}）"
+    if kind == "value_error":
+        return 422, str(first.get("msg", "")).removeprefix("Value error, ")
     if kind == "extra_forbidden":
         return 422, f"Field '{where}' is not accepted; remove it from the request."
     return 422, f"Field '{where}' is invalid ({first.get('msg', 'bad value')}); fix it and retry."

@@ -1,4 +1,9 @@
-"""The FastAPI app factory: API routers, the web chat page, chat-platform webhooks, limits."""
+"""The FastAPI app factory: API routers, the web chat page, chat-platform webhooks, limits.
+
+Every request passes, outermost first: ``SecurityHeaders`` (CSP and friends on every answer),
+``RateLimitMiddleware`` (429 per client), ``RequestBodyGuard`` (413/408/400 before parsing),
+then the routes; ``/v1`` routes also need an API key when ``FINADVISOR_API_KEYS`` is set.
+"""
 
 from __future__ import annotations
 
@@ -7,54 +12,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.advisor import Advisor
 from bot.pii import PiiLogFilter
+from bot.session_keys import SessionKeys
 from core.settings import Settings, get_settings
 
-from .errors import error, install_error_handlers
-from .ratelimit import RateLimitMiddleware
+from .body import RequestBodyGuard
+from .deps import require_api_key
+from .errors import install_error_handlers
+from .headers import SecurityHeaders
+from .openapi import install_openapi
+from .ratelimit import RateLimiter, RateLimitMiddleware
 from .routes import catalog, chat, diagnose, docs, health, openai, search, sessions
+from .schemas import errors
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 256 * 1024
-
-
-class BodySizeLimit:
-    """Rejects request bodies above a byte cap with 413 before they are parsed."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            too_big = error(
-                413, f"The request body is larger than {self.limit // 1024} KB; send less."
-            )
-            await too_big(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise HTTPException(
-                    413,
-                    f"请求内容超过{self.limit // 1024} KB，请缩短后再发（The request body is larger than {self.limit // 1024} KB; send less）。",
-                )
-            return message
-
-        await self.app(scope, counted, send)
 
 
 def install_log_masking() -> None:
@@ -85,21 +62,36 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         summary="融资渠道顾问：借款被拒/降额原因诊断与合法融资渠道推荐",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.advisor = advisor
+    app.state.session_keys = SessionKeys.from_settings(settings)
+    app.state.api_keys = settings.api_key_set()
+    limiter = app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.client_ip_header)
     install_error_handlers(app)
-    for module in (chat, diagnose, search, catalog, docs, sessions, health, openai):
-        app.include_router(module.router)
+    guarded = errors(401) if app.state.api_keys else {}
+    for module in (chat, diagnose, search, catalog, docs, sessions, openai):
+        app.include_router(
+            module.router, dependencies=[Depends(require_api_key)], responses=guarded
+        )
+    app.include_router(health.router)
     from .integrations import mount_integrations
 
     mount_integrations(app, settings)
+    if settings.api_docs:
+        from .docs_pages import mount_api_docs
+
+        mount_api_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     def index_page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
-    app.add_middleware(RateLimitMiddleware, limit=settings.rate_limit)
-    app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
+    install_openapi(app, settings)
+    app.add_middleware(RequestBodyGuard, limit=MAX_BODY_BYTES, timeout=settings.body_timeout)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    app.add_middleware(SecurityHeaders)
     return app

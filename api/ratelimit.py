@@ -1,41 +1,87 @@
-"""Per-client rate limiting with the ``limits`` library: 429 with Retry-After when exceeded."""
+"""Per-client rate limiting with the ``limits`` library: 429 with Retry-After when exceeded.
+
+A client is its peer address (``scope["client"]``). Behind a reverse proxy every request comes
+from the proxy, so ``Settings.client_ip_header`` may name the header the proxy sets (for example
+``X-Forwarded-For``); then the right-most address in it, the one the proxy itself added, is the
+client. The header is never read unless that setting says so: a client could write any value.
+A request costs one hit; an OpenAI-compatible request that replays earlier user messages costs
+one more per replayed message (``RateLimiter.charge``).
+"""
 
 from __future__ import annotations
 
 import math
 import time
 
+from fastapi import HTTPException, Request
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot import messages
 
 from .errors import error
 
 EXEMPT_PREFIXES = ("/healthz", "/static", "/docs", "/openapi.json", "/redoc")
 
 
-class RateLimitMiddleware:
-    """Limits requests per client address; exempt paths (health, static, docs) pass freely."""
+class RateLimiter:
+    """The app's one limiter: who a client is, and whether it may spend more."""
 
-    def __init__(self, app: ASGIApp, limit: str) -> None:
-        self.app = app
+    def __init__(self, limit: str, client_ip_header: str | None = None) -> None:
         self.item = parse(limit)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.header = client_ip_header.lower().encode("latin-1") if client_ip_header else None
+
+    def client(self, scope: Scope) -> str:
+        """The address that identifies the client of a request."""
+        if self.header is not None:
+            value: bytes = dict(scope.get("headers") or []).get(self.header, b"")
+            if value:
+                last = value.decode("latin-1").split(",")[-1].strip()
+                if last:
+                    return last[:64]
+        peer = scope.get("client") or ("unknown", 0)
+        return str(peer[0])
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds to wait when ``client`` is over its limit after one more hit; None if allowed."""
+        return self.spend(client, 1)
+
+    def spend(self, client: str, cost: int) -> int | None:
+        """Count ``cost`` hits for ``client``; the seconds to wait when that is over the limit."""
+        if self.limiter.hit(self.item, client, cost=cost):
+            return None
+        reset, _ = self.limiter.get_window_stats(self.item, client)
+        return max(1, math.ceil(reset - time.time()))
+
+    def charge(self, request: Request, cost: int) -> None:
+        """Count ``cost`` more hits for the request's client; 429 when that is over the limit."""
+        if cost <= 0:
+            return
+        retry = self.spend(self.client(request.scope), cost)
+        if retry is not None:
+            raise HTTPException(
+                429, messages.RATE_LIMITED.format(retry=retry), {"Retry-After": str(retry)}
+            )
+
+
+class RateLimitMiddleware:
+    """Limits requests per client; exempt paths (page, health, static, docs) pass freely."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app, self.limiter = app, limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or path == "/" or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        client = (scope.get("client") or ("unknown", 0))[0]
-        if not self.limiter.hit(self.item, client):
-            reset, _ = self.limiter.get_window_stats(self.item, client)
-            retry = max(1, math.ceil(reset - time.time()))
+        retry = self.limiter.retry_after(self.limiter.client(scope))
+        if retry is not None:
             response = error(
-                429,
-                f"请求太频繁，请等{retry}秒后再试（Too many requests; wait {retry} seconds and try again）。",
-                {"Retry-After": str(retry)},
+                429, messages.RATE_LIMITED.format(retry=retry), {"Retry-After": str(retry)}
             )
             await response(scope, receive, send)
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -52,6 +52,39 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(default=2000, ge=1)
     rate_limit: str = Field(default="60/minute", description="Per-client limit (limits syntax).")
+    client_ip_header: str | None = Field(
+        default=None,
+        description="Header a trusted reverse proxy sets to the client address (X-Forwarded-For,"
+        " X-Real-IP); only then is it used to tell clients apart. Unset: the peer address.",
+    )
+    body_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds a request body may take to arrive; then 408."
+    )
+    openai_max_messages: int = Field(
+        default=40, ge=1, description="Most messages in one /v1/chat/completions request."
+    )
+    openai_max_chars: int = Field(
+        default=8000,
+        ge=1,
+        description="Most characters of user messages replayed by one /v1/chat/completions request.",
+    )
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated API keys; when set, /v1/* needs one (Authorization: Bearer).",
+    )
+    api_docs: bool = Field(
+        default=False, description="Serve Swagger UI at /docs and ReDoc at /redoc (local assets)."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key for chat-platform session ids; generated into data_dir when unset.",
+    )
+    session_ttl_days: float = Field(
+        default=30.0, gt=0, description="Days a session is kept after its last turn."
+    )
+    max_sessions: int = Field(
+        default=100_000, ge=1, description="Most sessions kept; the oldest are forgotten first."
+    )
     # chat platforms: each adapter is mounted only when its secrets are set
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -62,6 +95,11 @@ class Settings(BaseSettings):
     feishu_encrypt_key: str | None = None
     feishu_api_url: str = "https://open.feishu.cn"
     dingtalk_app_secret: str | None = None
+    dingtalk_reply_hosts: str = Field(
+        default="oapi.dingtalk.com,api.dingtalk.com",
+        description="Comma-separated hosts a DingTalk sessionWebhook may point to (https); an"
+        " entry with a scheme (http://127.0.0.1:8080) allows exactly that origin.",
+    )
     # Reciprocal-rank fusion of BM25 and dense rankings: score = sum(weight / (k + rank)), so a
     # larger weight makes that method count more; higher fused scores mean more relevant.
     # Tuned on bench/eval/retrieval.yaml (see `finadvisor eval retrieval`).
@@ -78,6 +116,16 @@ class Settings(BaseSettings):
     def meaning_cache_dir(self) -> Path:
         """Where the fitted meaning models are cached."""
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def session_ttl_seconds(self) -> int:
+        """How long a session is kept after its last turn, in whole seconds."""
+        return max(1, int(self.session_ttl_days * 86400))
+
+    def api_key_set(self) -> frozenset[str]:
+        """The configured API keys (empty: the API is open)."""
+        raw = self.api_keys.get_secret_value() if self.api_keys else ""
+        return frozenset(key.strip() for key in raw.split(",") if key.strip())
 
     @property
     def index_dir(self) -> Path:

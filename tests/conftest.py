@@ -79,8 +79,12 @@ register_embeddings("test:histogram", OtherEmbeddings)
 
 @pytest.fixture(scope="session")
 def shipped_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings whose data directory holds the shipped index (built once per session)."""
-    return Settings(data_dir=tmp_path_factory.mktemp("shipped-index"))
+    """Settings whose data directory holds the shipped index (built once per session).
+
+    ``TEST_SHIPPED_INDEX_DIR`` (a developer's convenience) keeps that index between runs.
+    """
+    kept = os.environ.get("TEST_SHIPPED_INDEX_DIR")
+    return Settings(data_dir=Path(kept) if kept else tmp_path_factory.mktemp("shipped-index"))
 
 
 @pytest.fixture(scope="session")

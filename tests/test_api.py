@@ -170,12 +170,14 @@ def test_openai_compatible(client: TestClient) -> None:
     request["messages"].append({"role": "user", "content": "芝麻分580"})
     second = client.post("/v1/chat/completions", json=request).json()
     assert second["finadvisor"]["profile"]["platform"] == "jiebei"  # same session via `user`
+    issued = client.post("/v1/chat", json={"message": "借呗没额度"}).json()["session_id"]
     header = client.post(
         "/v1/chat/completions",
-        json={"model": "finadvisor", "messages": [{"role": "user", "content": "花呗被降额了"}]},
-        headers={"X-Session-Id": "bob"},
+        json={"model": "finadvisor", "messages": [{"role": "user", "content": "芝麻分580"}]},
+        headers={"X-Session-Id": issued},
     )
     assert header.status_code == 200
+    assert header.json()["finadvisor"]["profile"]["platform"] == "jiebei"  # the issued session
     stateless = client.post("/v1/chat/completions", json={"model": "finadvisor", "messages": [
         {"role": "system", "content": "you are helpful"},
         {"role": "user", "content": "我是开店的个体户"},

@@ -65,16 +65,18 @@ def webhook() -> Iterator[FakeChatServer]:
         yield server
 
 
-def dingtalk_client(settings: Settings, advisor: Any) -> TestClient:
-    """The real app with DingTalk configured."""
-    configured = settings.model_copy(update={"dingtalk_app_secret": APP_SECRET})
+def dingtalk_client(settings: Settings, advisor: Any, webhook: FakeChatServer) -> TestClient:
+    """The real app with DingTalk configured; the fake webhook's origin is the allowed host."""
+    configured = settings.model_copy(
+        update={"dingtalk_app_secret": APP_SECRET, "dingtalk_reply_hosts": webhook.url}
+    )
     return TestClient(create_app(configured, advisor=advisor))
 
 
 @pytest.fixture
-def client(settings: Settings, advisor: Advisor) -> Iterator[TestClient]:
+def client(settings: Settings, advisor: Advisor, webhook: FakeChatServer) -> Iterator[TestClient]:
     """A client of the app answering with the real advisor."""
-    with dingtalk_client(settings, advisor) as test_client:
+    with dingtalk_client(settings, advisor, webhook) as test_client:
         yield test_client
 
 
@@ -83,7 +85,7 @@ def test_signed_callback_is_acknowledged_then_answered_in_markdown(
 ) -> None:
     gated = GatedAdvisor(advisor)
     url = f"{webhook.url}{WEBHOOK_PATH}?session=abc"
-    with dingtalk_client(settings, gated) as client:
+    with dingtalk_client(settings, gated, webhook) as client:
         response = post(client, callback("借呗没额度，芝麻分580", "cid-markdown", url))
         assert response.status_code == 200
         assert webhook.calls == []
@@ -107,7 +109,7 @@ def test_one_conversation_is_one_advisor_session(
     post(client, callback("芝麻分580", conversation, url))
     webhook.wait_for(WEBHOOK_PATH, n=2)
 
-    profile = advisor.profile(f"dingtalk-{conversation}")
+    profile = advisor.profile(client.app.state.session_keys.keyed("dingtalk", conversation))
     assert profile.platform == "jiebei" and profile.zhima_score == 580
 
 

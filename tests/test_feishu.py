@@ -202,7 +202,7 @@ def test_message_is_answered_once_in_reply_with_a_cached_tenant_token(
     card = json.loads(reply.json["content"])
     assert "**" in card["elements"][0]["content"]
 
-    state = advisor.store.load(f"feishu-{chat_id}")
+    state = advisor.store.load(client.app.state.session_keys.keyed("feishu", chat_id))
     assert [t["text"] for t in state.turns if t["role"] == "user"] == ["借呗没额度", "芝麻分580"]
     assert state.profile.platform == "jiebei" and state.profile.zhima_score == 580
 

@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.integrations import mount_integrations
-from api.integrations.conversation import chat_session_id
 from api.integrations.slack_blocks import SECTION_LIMIT, mrkdwn, turn_blocks
 from api.main import create_app
 from bot.advisor import Advisor
+from bot.session_keys import SessionKeys
 from bot.turn import Citation, Recommendation, Turn
 from core.settings import Settings
 
@@ -284,7 +284,8 @@ def test_one_thread_is_one_advisor_session(
     calls = slack.wait_for(POST, n=2)
 
     assert [c.json["thread_ts"] for c in calls] == [first_ts, first_ts]
-    profile = advisor.profile(f"slack-{SLACK_TEAM}-{CHANNEL}-{first_ts}")
+    keys = client.app.state.session_keys
+    profile = advisor.profile(keys.keyed("slack", SLACK_TEAM, CHANNEL, first_ts))
     assert profile.platform == "jiebei"
     assert profile.zhima_score == 580
 
@@ -353,13 +354,14 @@ def test_blocks_respect_slack_limits_and_mrkdwn() -> None:
     }
 
 
-def test_session_ids_are_valid_for_any_thread() -> None:
-    assert (
-        chat_session_id("slack", "T1", "C1", "1700000000.000100") == "slack-T1-C1-1700000000.000100"
-    )
-    long_id = chat_session_id("slack", "T1", "C1" * 40, "1700000000.000100")
-    unsafe_id = chat_session_id("feishu", "oc_群聊", "线程")
-    for session_id in (long_id, unsafe_id):
+def test_session_ids_are_keyed_valid_and_unguessable() -> None:
+    keys = SessionKeys(b"k" * 32)
+    thread = keys.keyed("slack", "T1", "C1", "1700000000.000100")
+    long_id = keys.keyed("slack", "T1", "C1" * 40, "1700000000.000100")
+    unsafe_id = keys.keyed("feishu", "oc_群聊", "线程")
+    for session_id in (thread, long_id, unsafe_id):
         assert len(session_id) <= 64
         assert all(c.isascii() and (c.isalnum() or c in "_.:-") for c in session_id)
-    assert long_id != chat_session_id("slack", "T1", "C1" * 40, "1700000000.000200")
+    assert "T1" not in thread and "1700000000" not in thread
+    assert long_id != keys.keyed("slack", "T1", "C1" * 40, "1700000000.000200")
+    assert thread != SessionKeys(b"o" * 32).keyed("slack", "T1", "C1", "1700000000.000100")

@@ -12,6 +12,8 @@ DingTalk POST /dingtalk/events dingtalk_app_secret
 ======== ===================== ==================================================================
 
 Adapter modules are imported only when mounted (lark-oapi alone takes seconds to import).
+Every adapter keys its sessions with the app's ``SessionKeys`` (an HMAC of the platform's
+conversation id under the server's secret), so no REST client can address a chat session.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from fastapi import APIRouter, FastAPI
 from bot.advisor import Advisor
 from core.settings import Settings
 
-from .conversation import AdvisorSource
+from .conversation import Conversations
 
 log = logging.getLogger("api.integrations")
 
@@ -38,29 +40,29 @@ class Adapter:
 
     name: str
     needs: tuple[str, ...]
-    router: Callable[[Settings, AdvisorSource], APIRouter]
+    router: Callable[[Settings, Conversations], APIRouter]
 
     def configured(self, settings: Settings) -> bool:
         """Whether every setting the adapter needs is set."""
         return all(getattr(settings, field) for field in self.needs)
 
 
-def _slack(settings: Settings, advisor: AdvisorSource) -> APIRouter:
+def _slack(settings: Settings, conversations: Conversations) -> APIRouter:
     from . import slack
 
-    return slack.router(settings, advisor)
+    return slack.router(settings, conversations)
 
 
-def _feishu(settings: Settings, advisor: AdvisorSource) -> APIRouter:
+def _feishu(settings: Settings, conversations: Conversations) -> APIRouter:
     from . import feishu
 
-    return feishu.router(settings, advisor)
+    return feishu.router(settings, conversations)
 
 
-def _dingtalk(settings: Settings, advisor: AdvisorSource) -> APIRouter:
+def _dingtalk(settings: Settings, conversations: Conversations) -> APIRouter:
     from . import dingtalk
 
-    return dingtalk.router(settings, advisor)
+    return dingtalk.router(settings, conversations)
 
 
 ADAPTERS = (
@@ -80,7 +82,7 @@ def mount_integrations(app: FastAPI, settings: Settings) -> list[str]:
     mounted = []
     for adapter in ADAPTERS:
         if adapter.configured(settings):
-            router = adapter.router(settings, advisor)
+            router = adapter.router(settings, Conversations(advisor, app.state.session_keys))
             app.include_router(router)
             paths = ", ".join(getattr(route, "path", "") for route in router.routes)
             log.info("mounted the %s adapter at POST %s", adapter.name, paths)

@@ -1,11 +1,11 @@
-"""What every chat adapter shares: session ids, redelivery dedup and answering through the advisor."""
+"""What every chat adapter shares: keyed session ids, redelivery dedup, answering through the advisor."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -14,9 +14,13 @@ from typing import Protocol
 from fastapi import APIRouter, Request, Response
 
 from bot.advisor import Advisor
+from bot.session_keys import SessionKeys
 from bot.turn import Turn
 from core.errors import InputError
 
+from ..body import BodyProblem
+from ..errors import error
+from ..schemas import checked_text
 from . import messages
 
 log = logging.getLogger("api.integrations")
@@ -39,23 +43,15 @@ def webhook_router(path: str, adapter: WebhookAdapter) -> APIRouter:
 
     @webhook.post(path, include_in_schema=False)
     async def receive(request: Request) -> Response:
-        return adapter.handle(await request.body(), request.headers)
+        try:
+            return adapter.handle(await request.body(), request.headers)
+        except BodyProblem as problem:
+            return error(problem.status, problem.message)
 
     return webhook
 
 
-_SESSION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
 _LOCK_STRIPES = 64
-
-
-def chat_session_id(*parts: str) -> str:
-    """A valid advisor session id for a chat conversation; unsafe or long ids get a hash."""
-    raw = "-".join(parts)
-    if _SESSION_ID.fullmatch(raw):
-        return raw
-    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
-    return f"{_UNSAFE.sub('_', raw)[:23]}-{digest}"
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -79,30 +75,42 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 class RecentIds:
-    """A bounded, thread-safe memory of ids already seen (oldest forgotten first)."""
+    """A bounded, thread-safe memory of ids already seen (oldest forgotten first).
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._seen: OrderedDict[str, None] = OrderedDict()
+    With ``ttl_seconds`` an id is forgotten that long after it was first seen, so that the memory
+    holds exactly the window in which a platform may redeliver.
+    """
+
+    def __init__(self, capacity: int = 10_000, ttl_seconds: float | None = None) -> None:
+        self.capacity, self.ttl_seconds = capacity, ttl_seconds
+        self._seen: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def first_time(self, key: str) -> bool:
         """Remember ``key``; True only the first time it is offered."""
+        return self.remember(key, "") is None
+
+    def remember(self, key: str, value: str) -> str | None:
+        """Remember ``value`` under ``key`` unless known; the value remembered before, if any."""
+        now = time.monotonic()
         with self._lock:
+            if self.ttl_seconds is not None:
+                while self._seen and next(iter(self._seen.values()))[0] < now - self.ttl_seconds:
+                    self._seen.popitem(last=False)
             if key in self._seen:
-                self._seen.move_to_end(key)
-                return False
-            self._seen[key] = None
+                return self._seen[key][1]
+            self._seen[key] = (now, value)
             if len(self._seen) > self.capacity:
                 self._seen.popitem(last=False)
-            return True
+            return None
 
 
 class Conversations:
     """Answers chat messages through the advisor, one turn at a time per session."""
 
-    def __init__(self, advisor: AdvisorSource) -> None:
+    def __init__(self, advisor: AdvisorSource, keys: SessionKeys) -> None:
         self._advisor = advisor
+        self._keys = keys
         # Turns of one session must not interleave: each reads the profile the previous one wrote.
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
 
@@ -111,9 +119,17 @@ class Conversations:
         """The app's advisor."""
         return self._advisor()
 
+    def session_id(self, platform: str, *parts: str) -> str:
+        """The advisor session of a platform conversation, keyed with the server's secret."""
+        return self._keys.keyed(platform, *parts)
+
     def answer(self, session_id: str, text: str) -> Turn:
         """The advisor's turn for ``text``; a failure becomes a turn whose reply says what to do."""
         stripe = int(hashlib.sha256(session_id.encode("utf-8")).hexdigest(), 16) % _LOCK_STRIPES
+        try:
+            checked_text(text)
+        except ValueError as exc:
+            return Turn(session_id=session_id, reply=str(exc))
         with self._locks[stripe]:
             try:
                 return self.advisor.reply(session_id, text)

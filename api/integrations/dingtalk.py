@@ -2,8 +2,14 @@
 
 A callback is trusted only when its ``sign`` header is base64(HMAC-SHA256(app secret,
 "{timestamp}\\n{app secret}")) and its ``timestamp`` (milliseconds) is within an hour of now;
-otherwise 401. The callback is answered at once; the turn is computed on a worker thread and
-posted as Markdown to the callback's ``sessionWebhook``. One advisor session per conversation.
+otherwise 401. The signature covers only the timestamp, so a (timestamp, sign) pair is accepted
+for one body only: the same pair with another body within the hour is refused with 401.
+
+The callback is answered at once; the turn is computed on a worker thread and posted as Markdown
+to the callback's ``sessionWebhook``, but only when that URL is on a DingTalk host
+(``Settings.dingtalk_reply_hosts``): the server never posts to an address a caller chose. A
+message is answered once: redeliveries of a ``msgId`` are skipped, and a message without one is
+recognised by its conversation, sender, text and time. One advisor session per conversation.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -25,23 +30,39 @@ from fastapi.responses import JSONResponse
 
 from core.settings import Settings
 
+from ..body import parse_json
 from ..errors import error
 from . import messages
-from .conversation import (
-    AdvisorSource,
-    Background,
-    Conversations,
-    RecentIds,
-    chat_session_id,
-    split_text,
-    webhook_router,
-)
+from .conversation import Background, Conversations, RecentIds, split_text, webhook_router
 
 log = logging.getLogger("api.integrations")
 
 PATH = "/dingtalk/events"
 MAX_CLOCK_SKEW_MS = 3600 * 1000
 MARKDOWN_LIMIT = 4000  # characters per Markdown message
+MAX_TIMESTAMP_DIGITS = 13
+
+
+def allowed_origins(hosts: str) -> frozenset[tuple[str, str]]:
+    """(scheme, host[:port]) pairs from the setting: bare hosts mean https on them."""
+    origins = set()
+    for entry in (part.strip().lower() for part in hosts.split(",")):
+        if entry:
+            parts = urlsplit(entry if "://" in entry else f"https://{entry}")
+            origins.add((parts.scheme, parts.netloc))
+    return frozenset(origins)
+
+
+def reply_url_allowed(url: object, origins: frozenset[tuple[str, str]]) -> bool:
+    """Whether ``url`` is an http(s) URL on an allowed origin, without credentials."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        origin = (parts.scheme.lower(), parts.netloc.lower())
+    except ValueError:
+        return False
+    return "@" not in parts.netloc and origin in origins
 
 
 def dingtalk_sign(timestamp: str, app_secret: str) -> str:
@@ -54,7 +75,9 @@ def dingtalk_sign(timestamp: str, app_secret: str) -> str:
 
 def verified(timestamp: str | None, sign: str | None, app_secret: str, now_ms: int) -> bool:
     """Whether a callback's ``timestamp`` is within an hour of now and ``sign`` matches it."""
-    if not timestamp or not sign or not timestamp.isdigit():
+    if not timestamp or not sign or not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    if len(timestamp) > MAX_TIMESTAMP_DIGITS or not sign.isascii():
         return False
     if abs(now_ms - int(timestamp)) > MAX_CLOCK_SKEW_MS:
         return False
@@ -67,42 +90,62 @@ class DingTalkAdapter:
 
     def __init__(self, settings: Settings, conversations: Conversations) -> None:
         self.app_secret = settings.dingtalk_app_secret or ""
+        self.origins = allowed_origins(settings.dingtalk_reply_hosts)
         self.conversations = conversations
-        self.seen = RecentIds()
+        window = 2 * MAX_CLOCK_SKEW_MS / 1000
+        self.seen = RecentIds(100_000, ttl_seconds=window)
+        self.signatures = RecentIds(100_000, ttl_seconds=window)
         self.background = Background("dingtalk")
         self._http = httpx.Client(timeout=10.0)
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> Response:
         """Answer one callback: an acknowledgement, or an error."""
         now_ms = int(time.time() * 1000)
-        if not verified(headers.get("timestamp"), headers.get("sign"), self.app_secret, now_ms):
+        timestamp, sign = headers.get("timestamp"), headers.get("sign")
+        if not verified(timestamp, sign, self.app_secret, now_ms):
             log.info("refused a DingTalk callback with a bad or expired signature")
             return error(401, messages.UNAUTHORIZED)
-        try:
-            callback = json.loads(body)
-        except ValueError:
-            return error(400, messages.NOT_JSON)
+        digest = hashlib.sha256(body).hexdigest()
+        earlier = self.signatures.remember(f"{timestamp}:{sign}", digest)
+        if earlier is not None and earlier != digest:
+            log.warning("refused a DingTalk callback replaying a signature with another body")
+            return error(401, messages.UNAUTHORIZED)
+        callback = parse_json(body)
         if not isinstance(callback, dict):
             return error(400, messages.NOT_JSON)
         webhook = callback.get("sessionWebhook")
-        message_id = callback.get("msgId")
-        if not isinstance(webhook, str) or urlsplit(webhook).scheme not in {"http", "https"}:
-            log.info("DingTalk callback without an http(s) sessionWebhook; nothing to reply to")
-        elif not isinstance(message_id, str) or self.seen.first_time(message_id):
-            self.background.run(partial(self.on_message, callback, webhook))
+        if not reply_url_allowed(webhook, self.origins):
+            log.warning("DingTalk callback whose sessionWebhook is not on a DingTalk host; ignored")
+        elif self.seen.first_time(self.message_key(callback, str(timestamp))):
+            self.background.run(partial(self.on_message, callback, str(webhook)))
         return JSONResponse({})
+
+    @staticmethod
+    def message_key(callback: Mapping[str, Any], timestamp: str) -> str:
+        """What makes a message itself: its msgId, else conversation, sender, text and minute."""
+        message_id = callback.get("msgId")
+        if isinstance(message_id, str) and message_id:
+            return f"id:{message_id}"
+        created = callback.get("createAt")
+        minute = str(created) if created is not None else str(int(timestamp) // 60_000)
+        parts = [
+            str(callback.get(name, "")) for name in ("conversationId", "senderId", "senderStaffId")
+        ]
+        content = json_text(callback.get("text"))
+        raw = "\x1f".join([*parts, content, minute])
+        return "content:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
     def on_message(self, callback: Mapping[str, Any], webhook: str) -> None:
         """Post the advisor's turn (or a hint for non-text messages) to the session webhook."""
         if callback.get("msgtype") != "text":
             self.send(webhook, messages.TEXT_ONLY)
             return
-        content = (callback.get("text") or {}).get("content", "")
-        text = str(content).strip()
+        text = json_text(callback.get("text")).strip()
         if text.lower() in messages.HELP_WORDS:
             self.send(webhook, messages.HELP)
             return
-        session_id = chat_session_id("dingtalk", str(callback.get("conversationId") or ""))
+        conversation = str(callback.get("conversationId") or "")
+        session_id = self.conversations.session_id("dingtalk", conversation)
         self.send(webhook, self.conversations.answer(session_id, text).reply)
 
     def send(self, webhook: str, markdown: str) -> None:
@@ -120,6 +163,12 @@ class DingTalkAdapter:
                 return
 
 
-def router(settings: Settings, advisor: AdvisorSource) -> APIRouter:
+def json_text(text: object) -> str:
+    """The ``content`` of a callback's ``text`` object ('' when it has another shape)."""
+    content = text.get("content", "") if isinstance(text, dict) else ""
+    return content if isinstance(content, str) else ""
+
+
+def router(settings: Settings, conversations: Conversations) -> APIRouter:
     """POST /dingtalk/events, answered by the DingTalk adapter."""
-    return webhook_router(PATH, DingTalkAdapter(settings, Conversations(advisor)))
+    return webhook_router(PATH, DingTalkAdapter(settings, conversations))

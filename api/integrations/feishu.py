@@ -2,7 +2,9 @@
 
 A request is trusted only when its verification token matches (401 otherwise). With an encrypt
 key set, the ``encrypt`` field is decrypted with lark-oapi's ``AESCipher`` and every event but the
-URL challenge must carry a valid ``X-Lark-Signature``. The webhook is answered at once; the turn
+URL challenge must carry a valid ``X-Lark-Signature`` whose ``X-Lark-Request-Timestamp`` is within
+five minutes of now (an old signed request cannot be replayed). Without an encrypt key Feishu
+signs nothing, so set one in production. The webhook is answered at once; the turn
 is computed and sent back through the IM API on a worker thread. Each event id is handled once.
 One advisor session per chat, or per topic when the message is in one.
 """
@@ -11,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
+import time
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -25,16 +27,10 @@ from lark_oapi.core.utils import AESCipher
 
 from core.settings import Settings
 
+from ..body import parse_json
 from ..errors import error
 from . import messages
-from .conversation import (
-    AdvisorSource,
-    Background,
-    Conversations,
-    RecentIds,
-    chat_session_id,
-    webhook_router,
-)
+from .conversation import Background, Conversations, RecentIds, webhook_router
 from .feishu_im import FeishuMessenger
 
 log = logging.getLogger("api.integrations")
@@ -42,6 +38,7 @@ log = logging.getLogger("api.integrations")
 PATH = "/feishu/events"
 MESSAGE_RECEIVED = "im.message.receive_v1"
 _MENTION_KEY = re.compile(r"@_(?:user_\d+|all)")
+MAX_SIGNATURE_AGE_SECONDS = 300
 
 
 class Unverified(Exception):
@@ -55,12 +52,14 @@ def lark_signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) ->
 
 def message_text(message: Mapping[str, Any]) -> str:
     """The text of a Feishu text message without its @mention placeholders."""
+    raw = message.get("content")
     try:
-        content = json.loads(message.get("content") or "{}")
+        content = parse_json(raw.encode("utf-8", "replace")) if isinstance(raw, str) else {}
     except ValueError:
         return ""
     text = content.get("text", "") if isinstance(content, dict) else ""
-    for mention in message.get("mentions") or []:
+    mentions = message.get("mentions")
+    for mention in mentions if isinstance(mentions, list) else []:
         key = mention.get("key") if isinstance(mention, dict) else None
         if isinstance(key, str) and key:
             text = text.replace(key, "")
@@ -77,15 +76,12 @@ class FeishuAdapter:
         self.messenger = FeishuMessenger(
             settings.feishu_api_url, settings.feishu_app_id or "", settings.feishu_app_secret or ""
         )
-        self.seen = RecentIds()
+        self.seen = RecentIds(100_000, ttl_seconds=24 * 3600)
         self.background = Background("feishu")
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> Response:
         """Answer one callback: the challenge, an acknowledgement, or an error."""
-        try:
-            envelope = json.loads(body)
-        except ValueError:
-            return error(400, messages.NOT_JSON)
+        envelope = parse_json(body)
         if not isinstance(envelope, dict):
             return error(400, messages.NOT_JSON)
         if "encrypt" in envelope and not self.encrypt_key:
@@ -99,7 +95,8 @@ class FeishuAdapter:
         except Unverified as exc:
             log.info("refused a Feishu callback: %s", exc)
             return error(401, messages.UNAUTHORIZED)
-        header = payload.get("header") or {}
+        header = payload.get("header")
+        header = header if isinstance(header, dict) else {}
         event = payload.get("event")
         event_id = header.get("event_id")
         if (
@@ -113,9 +110,10 @@ class FeishuAdapter:
 
     def on_message(self, event: Mapping[str, Any]) -> None:
         """Reply to a person's message with the advisor's turn (or a hint for non-text)."""
-        message = event.get("message") or {}
+        message, sender = event.get("message"), event.get("sender")
+        message = message if isinstance(message, dict) else {}
+        sender = sender if isinstance(sender, dict) else {}
         message_id = message.get("message_id")
-        sender = event.get("sender") or {}
         if not isinstance(message_id, str) or sender.get("sender_type", "user") != "user":
             return
         topic = message.get("thread_id") or message.get("root_id") or ""
@@ -127,16 +125,17 @@ class FeishuAdapter:
         if text.lower() in messages.HELP_WORDS:
             self.messenger.reply(message_id, messages.HELP, in_thread)
             return
-        parts = ["feishu", str(message.get("chat_id") or "")] + ([str(topic)] if topic else [])
-        turn = self.conversations.answer(chat_session_id(*parts), text)
+        parts = [str(message.get("chat_id") or "")] + ([str(topic)] if topic else [])
+        turn = self.conversations.answer(self.conversations.session_id("feishu", *parts), text)
         self.messenger.reply(message_id, turn.reply, in_thread)
 
     def _decrypted(self, envelope: dict[str, Any]) -> dict[str, Any]:
         if "encrypt" not in envelope:
             return envelope
         try:
-            payload = json.loads(AESCipher(self.encrypt_key).decrypt_str(envelope["encrypt"]))
-        except (ValueError, TypeError) as exc:
+            decrypted = AESCipher(self.encrypt_key).decrypt_str(envelope["encrypt"])
+            payload = parse_json(decrypted.encode("utf-8", "replace"))
+        except Exception as exc:  # a body that does not decrypt, in whatever way, is unverified
             raise Unverified("the encrypt field does not decrypt with the encrypt key") from exc
         if not isinstance(payload, dict):
             raise Unverified("the decrypted event is not a JSON object")
@@ -156,11 +155,15 @@ class FeishuAdapter:
         timestamp = headers.get(LARK_REQUEST_TIMESTAMP, "")
         nonce = headers.get(LARK_REQUEST_NONCE, "")
         signature = headers.get(LARK_REQUEST_SIGNATURE, "")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise Unverified("bad X-Lark-Request-Timestamp")
+        if abs(time.time() - int(timestamp)) > MAX_SIGNATURE_AGE_SECONDS:
+            raise Unverified("X-Lark-Request-Timestamp is more than five minutes from now")
         expected = lark_signature(timestamp, nonce, self.encrypt_key, body)
-        if not hmac.compare_digest(signature.encode("utf-8"), expected.encode("utf-8")):
+        if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected.encode("utf-8")):
             raise Unverified("bad X-Lark-Signature")
 
 
-def router(settings: Settings, advisor: AdvisorSource) -> APIRouter:
+def router(settings: Settings, conversations: Conversations) -> APIRouter:
     """POST /feishu/events, answered by the Feishu adapter."""
-    return webhook_router(PATH, FeishuAdapter(settings, Conversations(advisor)))
+    return webhook_router(PATH, FeishuAdapter(settings, conversations))

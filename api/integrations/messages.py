@@ -14,6 +14,7 @@ TEXT_ONLY = "目前只能读文字消息：请用文字描述你的情况。"
 FAILED = "抱歉，顾问暂时出了问题：请稍后再发一次。"
 UNAUTHORIZED = "The request could not be verified; check the platform's signing settings."
 NOT_JSON = "The request body is not valid JSON; send the platform's JSON event."
+NOT_SLACK_SHAPE = "The request body does not have the shape of a Slack event or command; send Slack's own payload."
 NO_ENCRYPT_KEY = (
     "The event is encrypted but no Feishu encrypt key is set; set FINADVISOR_FEISHU_ENCRYPT_KEY."
 )

@@ -3,14 +3,21 @@
 Bolt verifies every request's signature (HMAC of ``v0:timestamp:body``, at most five minutes
 old) before anything else and answers a generic 401 otherwise. Events are acknowledged at once
 and answered from bolt's listener threads; an event id seen before (Slack retries with
-``X-Slack-Retry-Num``) is acknowledged without being answered again. Each Slack thread is one
+``X-Slack-Retry-Num``) is acknowledged without being answered again, and so is a slash command
+seen before (same ``trigger_id``, or the same signed request replayed). Each Slack thread is one
 advisor session; a slash command's session is its user in that channel.
+
+The bot's identity (``auth.test``) is fetched lazily with a short timeout and cached; while
+Slack's API cannot be reached it is retried at most once a minute and the failure is logged, so
+a signed event is still acknowledged with 200 at once (Slack wants that within 3 s).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,6 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_bolt.adapter.fastapi import SlackRequestHandler
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.middleware import Middleware
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
@@ -27,8 +35,10 @@ from slack_sdk import WebClient
 from bot.turn import Turn
 from core.settings import Settings
 
+from ..body import BodyProblem, parse_json
+from ..errors import error
 from . import messages
-from .conversation import AdvisorSource, Conversations, RecentIds, chat_session_id
+from .conversation import Conversations, RecentIds
 from .slack_blocks import fallback_text, turn_blocks
 
 log = logging.getLogger("api.integrations")
@@ -37,6 +47,42 @@ PATH = "/slack/events"
 SLASH_COMMAND = "/finadvisor"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _INVALID = {"error": "invalid request"}
+AUTH_TEST_TIMEOUT_SECONDS = 2
+AUTH_TEST_RETRY_SECONDS = 60.0
+REPLAY_WINDOW_SECONDS = 600
+
+
+class BotIdentity:
+    """The bot's ``auth.test`` answer, fetched on first need, cached, and never raised on."""
+
+    def __init__(self, api_url: str, token: str) -> None:
+        self.token = token
+        self._client = WebClient(token=token, base_url=api_url, timeout=AUTH_TEST_TIMEOUT_SECONDS)
+        self._identity: dict[str, Any] | None = None
+        self._next_try = 0.0
+        self._lock = threading.Lock()
+
+    def identity(self) -> dict[str, Any]:
+        """``auth.test``'s fields, or {} while Slack cannot be reached (retried once a minute)."""
+        with self._lock:
+            if self._identity is None and time.monotonic() >= self._next_try:
+                try:
+                    self._identity = dict(self._client.auth_test().data)  # type: ignore[arg-type]
+                except Exception as exc:  # Slack down or refusing: log, answer without it
+                    self._next_try = time.monotonic() + AUTH_TEST_RETRY_SECONDS
+                    log.warning("Slack auth.test failed (%s); retrying in a minute", exc)
+            return self._identity or {}
+
+    def authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        """Bolt's authorization: the bot token, with the bot's ids when known."""
+        known = self.identity()
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or known.get("team_id"),
+            bot_token=self.token,
+            bot_id=known.get("bot_id"),
+            bot_user_id=known.get("user_id"),
+        )
 
 
 class SignedRequests(RequestVerification):
@@ -47,13 +93,13 @@ class SignedRequests(RequestVerification):
     ) -> BoltResponse:
         """Pass signed, fresh requests on; answer 401 to the rest."""
         timestamp = req.headers.get("x-slack-request-timestamp", ["0"])[0]
-        if not timestamp.isdigit():
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             return BoltResponse(status=401, body=_INVALID)
         return super().process(req=req, resp=resp, next=next)
 
 
 class SkipRedeliveries(Middleware):
-    """Acknowledges an event already received (a Slack retry) without handling it again."""
+    """Acknowledges an event or command already received without handling it again."""
 
     def __init__(self, seen: RecentIds) -> None:
         self.seen = seen
@@ -62,12 +108,24 @@ class SkipRedeliveries(Middleware):
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
         """Stop here for a known event id; otherwise go on to the listeners."""
-        event_id = req.body.get("event_id")
-        if isinstance(event_id, str) and not self.seen.first_time(event_id):
+        key = self.delivery_key(req)
+        if key is not None and not self.seen.first_time(key):
             retry = req.headers.get("x-slack-retry-num", ["?"])[0]
-            log.info("skipped Slack event %s, already received (retry %s)", event_id, retry)
+            log.info("skipped Slack delivery %s, already received (retry %s)", key, retry)
             return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         return next()
+
+    @staticmethod
+    def delivery_key(req: BoltRequest) -> str | None:
+        """What identifies a delivery: its event id, a command's trigger id, else its signature."""
+        event_id = req.body.get("event_id")
+        if isinstance(event_id, str):
+            return f"event:{event_id}"
+        if "command" in req.body:
+            trigger = req.body.get("trigger_id")
+            signature = req.headers.get("x-slack-signature", [""])[0]
+            return f"command:{trigger}" if isinstance(trigger, str) else f"signed:{signature}"
+        return None
 
 
 class ThreadedRequestHandler(SlackRequestHandler):
@@ -80,8 +138,52 @@ class ThreadedRequestHandler(SlackRequestHandler):
         if req.method != "POST":
             return await super().handle(req, addition_context_properties)
         body = await req.body()
-        bolt_request = to_bolt_request(req, body, addition_context_properties)
-        return to_starlette_response(await run_in_threadpool(self.app.dispatch, bolt_request))
+        try:
+            bolt_request = to_bolt_request(req, body, addition_context_properties)
+            payload = bolt_request.body.get("payload")
+            if isinstance(payload, str):
+                parse_json(payload.encode("utf-8", "replace"))
+        except BodyProblem as problem:
+            return error(problem.status, problem.message)
+        except (
+            ValueError,
+            RecursionError,
+            AttributeError,
+            TypeError,
+            KeyError,
+        ):  # bolt parsing odd bodies
+            return error(400, messages.NOT_JSON)
+        if not well_formed(bolt_request.body):
+            return error(400, messages.NOT_SLACK_SHAPE)
+        try:
+            answer = await run_in_threadpool(self.app.dispatch, bolt_request)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:  # bolt on odd shapes
+            log.warning("refused a malformed Slack request (%s)", type(exc).__name__)
+            return error(400, messages.NOT_SLACK_SHAPE)
+        return to_starlette_response(answer)
+
+
+_STRING_FIELDS = ("type", "team_id", "event_id", "api_app_id", "command", "trigger_id",
+                  "user_id", "channel_id", "response_url", "text", "enterprise_id", "token")  # fmt: skip
+_OBJECT_FIELDS = ("event", "team", "user", "channel", "enterprise", "container", "view")
+
+
+def well_formed(body: object) -> bool:
+    """Whether a Slack body has the shape bolt relies on (objects and strings where expected)."""
+    if not isinstance(body, dict):
+        return False
+    if any(name in body and not isinstance(body[name], str) for name in _STRING_FIELDS):
+        return False
+    if any(body.get(name) is not None and not isinstance(body[name], dict | str)
+           for name in _OBJECT_FIELDS if name != "event"):  # fmt: skip
+        return False
+    event = body.get("event")
+    authorizations = body.get("authorizations", [])
+    return (
+        (event is None or isinstance(event, dict))
+        and isinstance(authorizations, list)
+        and all(isinstance(entry, dict) for entry in authorizations)
+    )
 
 
 def is_direct_message(event: dict[str, Any]) -> bool:
@@ -94,22 +196,27 @@ class SlackAdapter:
 
     def __init__(self, settings: Settings, conversations: Conversations) -> None:
         self.conversations = conversations
-        client = WebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url.rstrip("/") + "/"
-        )
+        api_url = settings.slack_api_url.rstrip("/") + "/"
+        self.identity = BotIdentity(api_url, settings.slack_bot_token or "")
+        identity = self.identity
+
+        def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return identity.authorize(enterprise_id, team_id)
+
         secret = settings.slack_signing_secret or ""
         self.bolt = App(
             name="finadvisor",
-            client=client,
+            client=WebClient(base_url=api_url),
             signing_secret=secret,
-            # auth.test runs on the first request instead, so start-up never needs Slack
-            token_verification_enabled=False,
+            # the bot's identity is fetched lazily and cached, so neither start-up nor an event
+            # waits on (or fails with) Slack's API
+            authorize=authorize,
             request_verification_enabled=False,
             before_authorize=SignedRequests(secret),
             process_before_response=False,
             listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack"),
         )
-        self.bolt.use(SkipRedeliveries(RecentIds()))
+        self.bolt.use(SkipRedeliveries(RecentIds(100_000, ttl_seconds=REPLAY_WINDOW_SECONDS)))
         self.bolt.event("app_mention")(self.on_mention)
         self.bolt.event("message", matchers=[is_direct_message])(self.on_direct_message)
         self.bolt.event("message")(self.on_other_message)
@@ -131,12 +238,12 @@ class SlackAdapter:
 
     def on_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         """Acknowledge /finadvisor at once, then send the turn through the response URL."""
-        text = command.get("text", "").strip()
-        session_id = chat_session_id(
+        text = str(command.get("text", "")).strip()
+        session_id = self.conversations.session_id(
             "slack",
-            command.get("team_id", ""),
-            command.get("channel_id", ""),
-            command.get("user_id", ""),
+            str(command.get("team_id", "")),
+            str(command.get("channel_id", "")),
+            str(command.get("user_id", "")),
         )
         if text.lower() in messages.HELP_WORDS:
             ack(text=messages.HELP)
@@ -155,8 +262,8 @@ class SlackAdapter:
         channel = event["channel"]
         thread_ts = event.get("thread_ts") or event["ts"]
         team = body.get("team_id") or event.get("team") or ""
-        session_id = chat_session_id("slack", team, channel, thread_ts)
-        text = _MENTION.sub("", event.get("text", "")).strip()
+        session_id = self.conversations.session_id("slack", str(team), str(channel), str(thread_ts))
+        text = _MENTION.sub("", str(event.get("text", ""))).strip()
         if text.lower() in messages.HELP_WORDS:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=messages.HELP)
             return
@@ -172,9 +279,9 @@ class SlackAdapter:
         return turn_blocks(turn, lambda code: self.conversations.label("channels", code, turn.lang))
 
 
-def router(settings: Settings, advisor: AdvisorSource) -> APIRouter:
+def router(settings: Settings, conversations: Conversations) -> APIRouter:
     """POST /slack/events, answered by the bolt app."""
-    adapter = SlackAdapter(settings, Conversations(advisor))
+    adapter = SlackAdapter(settings, conversations)
     slack = APIRouter(tags=["integrations"])
 
     @slack.post(PATH, include_in_schema=False)

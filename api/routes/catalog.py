@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from ..deps import AdvisorDep
+from ..schemas import QUERY_ERRORS, errors
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
 
 
-@router.get("")
+@router.get("", responses=errors(*QUERY_ERRORS))
 def channels(
     advisor: AdvisorDep,
     segment: str | None = None,

@@ -11,18 +11,23 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
+from bot.pii import mask_pii, mask_pii_in
 from bot.turn import Turn
 
-from ..deps import AdvisorDep
-from ..schemas import ChatRequest
+from ..deps import AdvisorDep, SessionKeysDep, known_session
+from ..schemas import BODY_ERRORS, ChatRequest, errors
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 _PIECE = re.compile(r"[^。！？!?\n]*[。！？!?\n]+|[^。！？!?\n]+")
 
 
 def turn_body(turn: Turn) -> dict[str, Any]:
-    """The JSON body of a chat turn: session, reply, follow-up and every structured field."""
-    return {
+    """The JSON body of a chat turn: session, reply, follow-up and every structured field.
+
+    Phone, ID, card numbers and e-mail addresses in it (the user's own words quoted as evidence,
+    too) are masked, as they are in the stored session.
+    """
+    body = {
         "session_id": turn.session_id,
         "reply": turn.reply,
         "follow_up": turn.follow_up.model_dump() if turn.follow_up else None,
@@ -32,6 +37,8 @@ def turn_body(turn: Turn) -> dict[str, Any]:
         "apr": turn.apr,
         "llm": turn.llm,
     }
+    masked: dict[str, Any] = mask_pii_in(body)
+    return masked
 
 
 def reply_pieces(reply: str) -> Iterator[str]:
@@ -39,21 +46,32 @@ def reply_pieces(reply: str) -> Iterator[str]:
     yield from (m.group(0) for m in _PIECE.finditer(reply))
 
 
-@router.post("")
-def chat(body: ChatRequest, advisor: AdvisorDep) -> dict[str, Any]:
+def session_for(body: ChatRequest, advisor: AdvisorDep, keys: SessionKeysDep) -> str:
+    """The request's session: a new server-issued id, or one issued earlier (else 404)."""
+    if body.session_id is None:
+        return keys.issue()
+    return known_session(advisor, body.session_id)
+
+
+@router.post("", responses=errors(*BODY_ERRORS, 404))
+def chat(body: ChatRequest, advisor: AdvisorDep, keys: SessionKeysDep) -> dict[str, Any]:
     """Answer one message; the reply plus reasons, recommendations, warnings and citations."""
-    return turn_body(advisor.reply(body.session_id, body.message))
+    return turn_body(advisor.reply(session_for(body, advisor, keys), body.message))
 
 
-@router.post("/stream", response_class=EventSourceResponse)
-async def chat_stream(body: ChatRequest, advisor: AdvisorDep) -> EventSourceResponse:
+@router.post("/stream", response_class=EventSourceResponse, responses=errors(*BODY_ERRORS, 404))
+async def chat_stream(
+    body: ChatRequest, advisor: AdvisorDep, keys: SessionKeysDep
+) -> EventSourceResponse:
     """Stream the reply as `delta` events, then one `turn` event with the structured Turn."""
-    turn = await run_in_threadpool(advisor.reply, body.session_id, body.message)
+    session_id = await run_in_threadpool(session_for, body, advisor, keys)
+    turn = await run_in_threadpool(advisor.reply, session_id, body.message)
 
     async def events() -> Any:
         yield {"event": "session", "data": json.dumps({"session_id": turn.session_id})}
         for piece in reply_pieces(turn.reply):
-            yield {"event": "delta", "data": json.dumps({"text": piece}, ensure_ascii=False)}
+            text = mask_pii(piece)
+            yield {"event": "delta", "data": json.dumps({"text": text}, ensure_ascii=False)}
         yield {"event": "turn", "data": json.dumps(turn_body(turn), ensure_ascii=False)}
 
     return EventSourceResponse(events())

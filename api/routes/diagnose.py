@@ -6,13 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from bot.pii import mask_pii_in
+
 from ..deps import AdvisorDep
-from ..schemas import DiagnoseRequest
+from ..schemas import BODY_ERRORS, DiagnoseRequest, errors
 
 router = APIRouter(prefix="/v1/diagnose", tags=["diagnose"])
 
 
-@router.post("")
+@router.post("", responses=errors(*BODY_ERRORS))
 def diagnose(body: DiagnoseRequest, advisor: AdvisorDep) -> dict[str, Any]:
     """Profile, ranked reasons and recommendations, warnings, missing facts, citations."""
-    return advisor.diagnose(body.text).contract()
+    contract: dict[str, Any] = mask_pii_in(advisor.diagnose(body.text).contract())
+    return contract

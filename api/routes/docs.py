@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from ..deps import AdvisorDep
+from ..schemas import QUERY_ERRORS, errors
 
 router = APIRouter(prefix="/v1/docs", tags=["docs"])
 _DOC_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -39,7 +40,16 @@ def _render(markdown: str) -> str:
     return "\n".join(out)
 
 
-@router.get("/{doc_id}", response_model=None)
+_DOCUMENT_RESPONSES = {
+    200: {
+        "description": "The document as JSON, or as an HTML page with ``format=html``.",
+        "content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}},
+    },
+    **errors(404, *QUERY_ERRORS),
+}
+
+
+@router.get("/{doc_id}", response_model=None, responses=_DOCUMENT_RESPONSES)
 def document(
     doc_id: str, advisor: AdvisorDep, format: Literal["json", "html"] = "json"
 ) -> dict[str, Any] | HTMLResponse:

@@ -11,7 +11,7 @@ from ..deps import AdvisorDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={})
 def healthz(advisor: AdvisorDep) -> dict[str, Any]:
     """Liveness plus what the advisor has loaded."""
     index = advisor.index

@@ -1,8 +1,13 @@
 """POST /v1/chat/completions and GET /v1/models: an OpenAI-compatible face for chat UIs.
 
-The session is keyed by the request's ``user`` field or the ``X-Session-Id`` header. Without
-either, the user messages in ``messages`` are replayed into a fresh session so that a stateless
-client that resends its history still gets an answer that takes all of it into account.
+The session is keyed by the request's ``user`` field (an HMAC of it, the API key and the
+server's secret: no other client can address it) or by the ``X-Session-Id`` header, which must
+be a session id this server issued (``finadvisor.session_id`` of an earlier answer, or one from
+POST /v1/chat). Without either, the user messages in ``messages`` are replayed into a fresh
+session so that a stateless client that resends its history still gets an answer that takes all
+of it into account. Replay is bounded: at most ``openai_max_messages`` messages and
+``openai_max_chars`` characters of user text (413 beyond), and each replayed message counts
+against the client's rate limit like a request of its own.
 """
 
 from __future__ import annotations
@@ -12,15 +17,27 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
+from bot import messages
 from bot.advisor import Advisor
+from bot.pii import mask_pii, mask_pii_in
+from bot.session_keys import SessionKeys
 from bot.turn import Turn
+from core.settings import Settings
 
-from ..deps import AdvisorDep
-from ..schemas import ChatCompletionRequest, OpenAIMessage
+from ..deps import (
+    AdvisorDep,
+    RateLimiterDep,
+    SessionKeysDep,
+    SettingsDep,
+    known_session,
+    presented_api_key,
+)
+from ..schemas import BODY_ERRORS, SESSION_ID, ChatCompletionRequest, OpenAIMessage, checked_text
+from ..schemas import errors as error_responses
 from .chat import reply_pieces
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -29,44 +46,97 @@ MODEL = "finadvisor"
 
 def _text(message: OpenAIMessage) -> str:
     if isinstance(message.content, str):
-        return message.content
-    parts = message.content or []
-    return "".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+        text = message.content
+    else:
+        parts = message.content or []
+        text = "".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+    try:
+        return checked_text(text)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
-def _answer(advisor: Advisor, body: ChatCompletionRequest, session_header: str | None) -> Turn:
-    users = [_text(m) for m in body.messages if m.role == "user"]
+def user_messages(body: ChatCompletionRequest, settings: Settings) -> list[str]:
+    """The non-blank user messages of a request, within the replay bounds (413 beyond, 422 if none)."""
+    if len(body.messages) > settings.openai_max_messages:
+        limit = settings.openai_max_messages
+        raise HTTPException(413, messages.OPENAI_TOO_MANY_MESSAGES.format(limit=limit))
+    users = [text for text in (_text(m) for m in body.messages if m.role == "user") if text.strip()]
     if not users:
         raise HTTPException(422, "No user message in 'messages'; add one with role 'user'.")
-    key = body.user or session_header
-    if key:
-        return advisor.reply(f"oai-{uuid.uuid5(uuid.NAMESPACE_URL, key).hex}", users[-1])
+    if sum(len(text) for text in users) > settings.openai_max_chars:
+        limit = settings.openai_max_chars
+        raise HTTPException(413, messages.OPENAI_TOO_MANY_CHARS.format(limit=limit))
+    return users
+
+
+def _answer(advisor: Advisor, users: list[str], session: str | None) -> Turn:
+    if session:
+        return advisor.reply(session, users[-1])
     session = f"oai-tmp-{uuid.uuid4().hex}"
     try:
         for earlier in users[:-1]:
-            if earlier.strip():
-                advisor.reply(session, earlier)
+            advisor.reply(session, earlier)
         return advisor.reply(session, users[-1])
     finally:
         advisor.reset(session)
 
 
-@router.get("/models")
+def _session(
+    request: Request, body: ChatCompletionRequest, header: str | None, keys: SessionKeys
+) -> str | None:
+    if body.user:
+        return keys.keyed("oai", presented_api_key(request), body.user)
+    if header:
+        return known_session(request.app.state.advisor, header)
+    return None
+
+
+@router.get("/models", responses=error_responses(429))
 def models() -> dict[str, Any]:
     """The one model this server offers."""
     return {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "finadvisor"}]}
 
 
-@router.post("/chat/completions", response_model=None)
+_COMPLETION_RESPONSES = {
+    200: {
+        "description": "A chat completion, or with ``stream: true`` its chunks as server-sent events.",
+        "content": {
+            "application/json": {},
+            "text/event-stream": {
+                "schema": {  # each event: a chunk as JSON in ``data``, the last one "[DONE]"
+                    "type": "object",
+                    "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+                    "required": ["data"],
+                }
+            },
+        },
+    },
+    **error_responses(*BODY_ERRORS, 404),
+}
+
+
+@router.post("/chat/completions", response_model=None, responses=_COMPLETION_RESPONSES)
 async def chat_completions(
+    request: Request,
     body: ChatCompletionRequest,
     advisor: AdvisorDep,
-    x_session_id: Annotated[str | None, Header(max_length=64)] = None,
+    settings: SettingsDep,
+    keys: SessionKeysDep,
+    limiter: RateLimiterDep,
+    x_session_id: Annotated[
+        str | None, Header(pattern=SESSION_ID, description="A session id this server issued.")
+    ] = None,
 ) -> dict[str, Any] | EventSourceResponse:
     """OpenAI chat completions, streaming (``stream: true``) or not."""
     if body.model != MODEL:
         raise HTTPException(404, f"Unknown model '{body.model[:40]}'; use model '{MODEL}'.")
-    turn = await run_in_threadpool(_answer, advisor, body, x_session_id)
+    users = user_messages(body, settings)
+    session = await run_in_threadpool(_session, request, body, x_session_id, keys)
+    if session is None:
+        limiter.charge(request, len(users) - 1)
+    turn = await run_in_threadpool(_answer, advisor, users, session)
+    reply = mask_pii(turn.reply)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
@@ -75,10 +145,10 @@ async def chat_completions(
             "object": "chat.completion",
             "created": created,
             "model": MODEL,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": turn.reply},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "finadvisor": {"session_id": turn.session_id, **turn.contract()},
+            "finadvisor": mask_pii_in({"session_id": turn.session_id, **turn.contract()}),
         }  # fmt: skip
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> str:
@@ -88,7 +158,7 @@ async def chat_completions(
 
     async def events() -> Any:
         yield {"data": chunk({"role": "assistant", "content": ""})}
-        for piece in reply_pieces(turn.reply):
+        for piece in reply_pieces(reply):
             yield {"data": chunk({"content": piece})}
         yield {"data": chunk({}, "stop")}
         yield {"data": "[DONE]"}

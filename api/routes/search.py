@@ -7,24 +7,30 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from ..deps import AdvisorDep, SettingsDep
-from ..schemas import SearchResult
+from ..schemas import NOT_BLANK, QUERY_ERRORS, SearchResult, checked_text, errors
 
 router = APIRouter(prefix="/v1/search", tags=["search"])
 
 
-@router.get("", response_model=list[SearchResult])
+@router.get("", response_model=list[SearchResult], responses=errors(*QUERY_ERRORS, 413))
 def search(
     advisor: AdvisorDep,
     settings: SettingsDep,
-    q: Annotated[str, Query(description="The question or keywords.")],
+    q: Annotated[
+        str, Query(min_length=1, pattern=NOT_BLANK, description="The question or keywords.")
+    ],
+    kind: Annotated[list[str], Query(default_factory=list)],
+    channel: Annotated[list[str], Query(default_factory=list)],
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid",
-    kind: Annotated[list[str] | None, Query()] = None,
-    channel: Annotated[list[str] | None, Query()] = None,
 ) -> list[dict[str, object]]:
     """Passages best first; ``score`` is higher-is-more-relevant."""
     if not q.strip():
         raise HTTPException(422, "Parameter 'q' is empty; pass the words to search for.")
+    try:
+        checked_text(q)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
     if len(q) > settings.max_message_chars:
         raise HTTPException(
             413,

@@ -6,6 +6,10 @@ unset -> SQLite at ``data_dir/sessions.sqlite3``; ``sqlite:///relative/path`` or
 ``rediss://host:port/db[?ttl=seconds]`` -> Redis. Every store masks PII (``bot.pii``) in turns
 and profile before writing, validates the session id, keeps only the latest ``MAX_TURNS`` and
 holds a session for a whole turn (``hold``) so concurrent turns run one after the other.
+
+Sessions expire ``Settings.session_ttl_days`` after their last write (Redis by key expiry,
+SQLite by treating older rows as absent and deleting them), and at most
+``Settings.max_sessions`` are kept: past that number the least recently written are forgotten.
 """
 
 from __future__ import annotations
@@ -52,20 +56,26 @@ SessionStoreFactory = Callable[[str, Settings], SessionStore]
 def _open_sqlite(url: str, settings: Settings) -> SessionStore:
     path = url.partition(":")[2]
     path = path[3:] if path.startswith("///") else path.removeprefix("//")
-    return SQLiteSessionStore(path or settings.data_dir / "sessions.sqlite3")
+    return SQLiteSessionStore(
+        path or settings.data_dir / "sessions.sqlite3",
+        ttl_seconds=settings.session_ttl_seconds,
+        max_sessions=settings.max_sessions,
+    )
 
 
 def _open_redis(url: str, settings: Settings) -> SessionStore:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     ttl_values = [value for name, value in query if name == "ttl"]
-    ttl = DEFAULT_TTL_SECONDS
+    ttl = settings.session_ttl_seconds
     if ttl_values:
         if not ttl_values[-1].isdigit():
             raise ConfigError(INVALID_TTL)
         ttl = int(ttl_values[-1])
     rest = urlencode([(name, value) for name, value in query if name != "ttl"])
-    return RedisSessionStore(urlunsplit(parts._replace(query=rest)), ttl_seconds=ttl)
+    return RedisSessionStore(
+        urlunsplit(parts._replace(query=rest)), ttl_seconds=ttl, max_sessions=settings.max_sessions
+    )
 
 
 SESSION_BACKENDS: dict[str, SessionStoreFactory] = {}

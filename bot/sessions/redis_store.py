@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from core.errors import SessionError
 
 from ..profile import Dialogue, Profile
+from ..session_bounds import track_redis
 from .base import (
     CORRUPT_SESSION,
     DEFAULT_TTL_SECONDS,
@@ -53,10 +54,11 @@ class RedisSessionStore:
         url: str,
         ttl_seconds: int | None = DEFAULT_TTL_SECONDS,
         hold_wait_seconds: float = HOLD_WAIT_SECONDS,
+        max_sessions: int | None = None,
     ) -> None:
         self.url = redacted_url(url)
         self.hold_wait_seconds = hold_wait_seconds
-        self.ttl_seconds = ttl_seconds or None
+        self.ttl_seconds, self.max_sessions = ttl_seconds or None, max_sessions
         with self._errors():
             self._client = redis.Redis.from_url(
                 url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30
@@ -103,9 +105,15 @@ class RedisSessionStore:
         """Store ``state`` whole (masked, capped, stamped now), replacing what was there."""
         stored = stored_state(state.session_id, state.profile, state.turns, state.dialogue)
         with self._errors():
-            self._client.set(
-                self.key(stored.session_id), stored.model_dump_json(), ex=self.ttl_seconds
+            created = self._client.set(
+                self.key(stored.session_id), stored.model_dump_json(), ex=self.ttl_seconds, get=True
             )
+        self._track(stored.session_id, created is None)
+
+    def _track(self, session_id: str, is_new: bool) -> None:
+        with self._errors():
+            track_redis(self._client, REDIS_KEY_PREFIX, session_id, is_new=is_new,
+                        ttl_seconds=self.ttl_seconds, max_sessions=self.max_sessions)  # fmt: skip
 
     def append_turns(
         self,
@@ -128,6 +136,7 @@ class RedisSessionStore:
                     pipe.multi()
                     pipe.set(key, stored.model_dump_json(), ex=self.ttl_seconds)
                     pipe.execute()
+                    self._track(session_id, not current.updated_at)
                     return stored
                 except redis.WatchError:
                     time.sleep(random.uniform(0, 0.005))  # another writer won; back off a little

@@ -1,4 +1,8 @@
-"""Sessions in one SQLite table (WAL); a lock row per session holds it for a whole turn."""
+"""Sessions in one SQLite table (WAL); a lock row per session holds it for a whole turn.
+
+Rows older than the TTL count as absent (and are deleted when a new session is written); past
+``max_sessions`` the least recently written sessions are forgotten.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from pydantic import ValidationError
 from core.errors import SessionError
 
 from ..profile import Dialogue, Profile
+from ..session_bounds import prune_sqlite, sqlite_cutoff
 from .base import (
     CORRUPT_SESSION,
     HOLD_SECONDS,
@@ -34,6 +39,7 @@ from .base import (
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, profile TEXT NOT NULL,"
     " turns TEXT NOT NULL, updated_at TEXT NOT NULL, dialogue TEXT NOT NULL DEFAULT '{}')",
+    "CREATE INDEX IF NOT EXISTS sessions_updated_at ON sessions (updated_at)",
     "CREATE TABLE IF NOT EXISTS session_holds (session_id TEXT PRIMARY KEY, owner TEXT NOT NULL,"
     " expires REAL NOT NULL)",
 )
@@ -47,8 +53,11 @@ class SQLiteSessionStore:
         path: Path | str,
         busy_timeout_seconds: float = 10.0,
         hold_wait_seconds: float = HOLD_WAIT_SECONDS,
+        ttl_seconds: int | None = None,
+        max_sessions: int | None = None,
     ) -> None:
         self.path = Path(path)
+        self.ttl_seconds, self.max_sessions = ttl_seconds or None, max_sessions
         self.hold_wait_seconds = hold_wait_seconds
         self._lock = threading.RLock()
         with self._errors():
@@ -97,10 +106,17 @@ class SQLiteSessionStore:
                     self._conn.execute("ROLLBACK")
                 raise
 
+    def _cutoff(self) -> str:
+        return sqlite_cutoff(self.ttl_seconds)
+
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        prune_sqlite(conn, self.ttl_seconds, self.max_sessions)
+
     def _select(self, conn: sqlite3.Connection, session_id: str) -> SessionState:
         row = conn.execute(
-            "SELECT profile, turns, updated_at, dialogue FROM sessions WHERE session_id = ?",
-            (session_id,),
+            "SELECT profile, turns, updated_at, dialogue FROM sessions WHERE session_id = ?"
+            " AND updated_at >= ?",
+            (session_id, self._cutoff()),
         ).fetchone()
         if row is None:
             return SessionState(session_id=session_id)
@@ -139,7 +155,10 @@ class SQLiteSessionStore:
         """Store ``state`` whole (masked, capped, stamped now), replacing what was there."""
         stored = stored_state(state.session_id, state.profile, state.turns, state.dialogue)
         with self._transaction() as conn:
+            is_new = not self._select(conn, stored.session_id).updated_at
             self._write(conn, stored)
+            if is_new:
+                self._prune(conn)
 
     def append_turns(
         self,
@@ -155,6 +174,8 @@ class SQLiteSessionStore:
             stored = stored_state(session_id, fresh.profile, [*current.turns, *fresh.turns],
                                   dialogue or current.dialogue)  # fmt: skip
             self._write(conn, stored)
+            if not current.updated_at:
+                self._prune(conn)
         return stored
 
     @contextmanager
@@ -199,8 +220,9 @@ class SQLiteSessionStore:
         """Whether a session is stored."""
         check_session_id(session_id)
         with self._lock, self._errors():
-            query = "SELECT 1 FROM sessions WHERE session_id = ?"
-            return self._conn.execute(query, (session_id,)).fetchone() is not None
+            query = "SELECT 1 FROM sessions WHERE session_id = ? AND updated_at >= ?"
+            row = self._conn.execute(query, (session_id, self._cutoff())).fetchone()
+            return row is not None
 
     def close(self) -> None:
         """Close the connection."""
