@@ -8,6 +8,7 @@ receivables, orders, no judicial record, social insurance, age, students) is kno
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,14 +27,19 @@ class EligibilityContext:
     segments: frozenset[str]
     business: bool
     refused: frozenset[str]
+    today: dt.date
+    """Time-limited programmes are open or ended as of this date."""
 
     @classmethod
-    def of(cls, policy: Policy, profile: Profile) -> EligibilityContext:
-        """The context for ``profile``."""
+    def of(
+        cls, policy: Policy, profile: Profile, today: dt.date | None = None
+    ) -> EligibilityContext:
+        """The context for ``profile`` (programmes judged as of ``today``, default the date)."""
         return cls(
             segments=segments_for(policy, profile),
             business=borrows_for_business(policy, profile),
             refused=refused_products(policy, profile),
+            today=today or dt.date.today(),
         )
 
 
@@ -82,7 +88,7 @@ def eligible(
     product: Product, profile: Profile, policy: Policy, context: EligibilityContext
 ) -> bool:
     """Whether ``product`` may be offered to ``profile``."""
-    if not product.available:
+    if not product.is_open(context.today):
         return False
     purpose = profile.need_purpose
     if context.business and product.channel in policy.consumer_channels:

@@ -22,8 +22,6 @@ from bot.session_keys import SECRET_FILE, SessionKeys, load_secret
 from bot.sessions import RedisSessionStore, SQLiteSessionStore, open_session_store
 from core.settings import Settings
 
-from .test_sessions import redis_url  # noqa: F401 - the real redis-server fixture
-
 UNKNOWN = "s-" + "0" * 40
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -38,12 +39,15 @@ SME = Profile(segment="sme", need_purpose="working_capital")
 CONSUMER = Profile(segment="consumer", need_purpose="consumption")
 
 
-def test_a_closed_product_is_out(products: dict[str, Product], policy: Policy) -> None:
-    closed = products["service-sector-loan-subsidy"]
-    assert closed.available is False
-    assert not ok(closed, Profile(segment="sme", need_purpose="expansion"), policy)
-    reopened = closed.model_copy(update={"available": True})
-    assert ok(reopened, Profile(segment="sme", need_purpose="expansion"), policy)
+def test_a_programme_is_out_after_its_end_date(
+    products: dict[str, Product], policy: Policy
+) -> None:
+    programme = products["service-sector-loan-subsidy"]
+    profile = Profile(segment="sme", need_purpose="expansion")
+    while_open = EligibilityContext.of(policy, profile, today=dt.date(2026, 6, 1))
+    after_end = EligibilityContext.of(policy, profile, today=dt.date(2027, 1, 1))
+    assert eligible(programme, profile, policy, while_open)
+    assert not eligible(programme, profile, policy, after_end)
 
 
 def test_consumer_credit_never_funds_a_business(
