@@ -26,12 +26,21 @@ class ReasonScore(NamedTuple):
     label: str
 
 
+def misused_purpose(profile: Profile) -> bool:
+    """Borrowed money into stocks, or into a home other than through a housing loan."""
+    if profile.need_purpose == "securities":
+        return True
+    return profile.need_purpose == "home_purchase" and profile.housing_loan is not True
+
+
 def profile_value(profile: Profile, name: str) -> Any:
     """A profile field or a computed field (``debt_to_income``, ``business``) by name."""
     if name == "debt_to_income":
         return profile.debt_to_income()
     if name == "business":
         return profile.segment in BUSINESS_SEGMENTS
+    if name == "misused_purpose":
+        return misused_purpose(profile)
     return getattr(profile, name, None)
 
 

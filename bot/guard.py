@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from knowledge.rules import GuardRules, Policy
 
 from .apr import AprResult, apr_from_text
+from .diagnose import misused_purpose
 from .phrases import Phrases
 from .profile import Profile
 from .turn import Warning
@@ -33,6 +34,7 @@ class Guard:
         self.rules = rules
         self.policy = policy
         self.scam = Phrases(rules.scam_phrases)
+        self.victim = Phrases(rules.victim_phrases)
         self.high_cost = Phrases(rules.high_cost_phrases)
         self.unsafe = {kind: Phrases(words) for kind, words in rules.unsafe_categories.items()}
 
@@ -48,7 +50,9 @@ class Guard:
     ) -> GuardResult:
         """Warnings for this message in the context of the whole profile."""
         warnings: list[Warning] = []
-        if self.scam.said(text):
+        if self.victim.said(text):  # already defrauded: what to do now, not only a caution
+            warnings.append(self._warning("scam_risk", "scam_victim", lang))
+        elif self.scam.said(text):
             warnings.append(self._warning("scam_risk", "scam_risk", lang))
         apr = apr_from_text(text)
         if apr is not None and apr.high_cost:
@@ -78,9 +82,11 @@ class Guard:
             "debt_spiral": "debt_spiral",
             "high_cost": "high_cost_generic",
             "purpose_mismatch": "purpose_mismatch_forbidden"
-            if profile.need_purpose in self.policy.forbidden_investment_purposes
+            if misused_purpose(profile)
             else "purpose_mismatch_consumer",
         }
+        if profile.need_purpose == "home_purchase" and profile.housing_loan:
+            codes = codes - {"purpose_mismatch"}
         return [
             self._warning(code, keys[code], lang) for code in sorted(codes - raised) if code in keys
         ]
@@ -96,8 +102,10 @@ class Guard:
     def _purpose_mismatch(
         self, text: str, understanding: Understanding, profile: Profile
     ) -> str | None:
-        if profile.need_purpose in self.policy.forbidden_investment_purposes:
+        if misused_purpose(profile):  # a home bought with a housing loan is a normal purchase
             return "purpose_mismatch_forbidden"
+        if profile.need_purpose in self.policy.forbidden_investment_purposes:
+            return None
         business_purpose = profile.need_purpose in self.policy.business_purposes
         if profile.cashout and (profile.is_business or business_purpose):
             return "purpose_mismatch_consumer"  # cashing out a personal card for the business

@@ -28,7 +28,13 @@ class ScoredReason(Protocol):
 
 
 def lending_forbidden(policy: Policy, profile: Profile) -> bool:
-    """True when no lender may be offered whatever the record: borrowing to repay, 购房/股市."""
+    """True when no lender may be offered whatever the record: borrowing to repay, 购房/股市.
+
+    A home bought with a housing loan (公积金/商贷) is a normal purchase: nothing is forbidden,
+    though no product of the catalog finances it.
+    """
+    if profile.need_purpose == "home_purchase" and profile.housing_loan:
+        return False
     return bool(profile.borrowing_to_repay) or profile.need_purpose in policy.never_lend_purposes
 
 

@@ -20,7 +20,7 @@ FACT_FIELDS = (
     "years_operating", "annual_revenue", "tax_rating", "invoices", "receivables_large_buyers",
     "orders_in_hand", "collateral", "judicial_record", "business_abnormal", "revenue_falling",
     "account_anomaly", "profile_incomplete", "cashout", "borrowing_to_repay", "need_amount",
-    "need_purpose", "need_term_months", "urgency", "region", "platform_wide_cut",
+    "need_purpose", "need_term_months", "urgency", "region", "platform_wide_cut", "housing_loan",
 )  # fmt: skip
 
 
@@ -66,6 +66,8 @@ class Profile(BaseModel):
     urgency: Urgency | None = None
     region: str | None = None
     platform_wide_cut: bool | None = None
+    housing_loan: bool | None = None
+    """The home is bought with a housing loan (公积金/商贷/按揭): a normal purchase, not misuse."""
     evidence: dict[str, str] = {}
     hints: dict[str, str] = {}
     """Reason codes the user's own words point to (征信花了 -> frequent_inquiries), with the words."""

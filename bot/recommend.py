@@ -168,7 +168,9 @@ class Recommender:
         self._amount(fit, product, profile, zh)
         self._speed(fit, product, profile, zh)
         apr = product.apr
-        if apr.max is not None and apr.max <= w.low_cost_apr:
+        # a national average or a single reported case is not this product's price
+        priced = apr.basis not in {"market_average", "case"}
+        if priced and apr.max is not None and apr.max <= w.low_cost_apr:
             fit.score += w.low_cost
             fit.why.append("成本较低" if zh else "low cost")
         if apr.max is not None and apr.max > 24:

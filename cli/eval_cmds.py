@@ -27,29 +27,32 @@ eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and diagnos
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    cases_path: Annotated[Path, typer.Option("--cases", help="YAML question set.")] = EVAL_DIR
-    / "retrieval.yaml",
+    cases_paths: Annotated[
+        list[Path] | None,
+        typer.Option("--cases", help="YAML question set (repeatable); default: own and held-out."),
+    ] = None,
     show_misses: Annotated[bool, typer.Option("--misses", help="List hybrid misses.")] = False,
 ) -> None:
     """Print recall@1, recall@5 and MRR for BM25, dense and hybrid retrieval in one run."""
-    cases = load_cases(cases_path)
+    paths = cases_paths or [EVAL_DIR / "retrieval.yaml", EVAL_DIR / "retrieval_heldout.yaml"]
     index = open_index()
     modes: tuple[Mode, ...] = ("bm25", "dense", "hybrid") if index.dense_available else ("bm25",)
-    with Progress(console=err_console, transient=True) as bar:
-        task = bar.add_task("evaluating", total=len(cases) * len(modes))
-        scores = evaluate(index, cases, modes, on_case=lambda: bar.advance(task))
-    table = Table(
-        "method", "recall@1", "recall@5", "MRR", title=f"retrieval, {len(cases)} questions"
-    )
-    for s in scores:
-        table.add_row(s.mode, f"{s.recall_at_1:.3f}", f"{s.recall_at_5:.3f}", f"{s.mrr:.3f}")
-    console.print(table)
+    for path in paths:
+        cases = load_cases(path)
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task(f"evaluating {path.name}", total=len(cases) * len(modes))
+            scores = evaluate(index, cases, modes, on_case=functools.partial(bar.advance, task))
+        table = Table("method", "recall@1", "recall@5", "MRR",
+                      title=f"retrieval, {path.stem}, {len(cases)} questions")  # fmt: skip
+        for s in scores:
+            table.add_row(s.mode, f"{s.recall_at_1:.3f}", f"{s.recall_at_5:.3f}", f"{s.mrr:.3f}")
+        console.print(table)
+        if show_misses:
+            for q in scores[-1].misses:
+                console.print(f"  miss: {q}")
     console.print(
         "recall@k: share of questions with a relevant document among the top k documents."
     )
-    if show_misses:
-        for q in scores[-1].misses:
-            console.print(f"  miss: {q}")
 
 
 @eval_app.command("diagnosis")

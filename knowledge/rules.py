@@ -18,7 +18,7 @@ from core.errors import KnowledgeInvalidError
 
 RULE_FILES = ("policy.yaml", "diagnosis.yaml", "recommend.yaml", "guard.yaml", "understanding.yaml")
 OPERATORS = ("gte", "gt", "lte", "lt")
-COMPUTED_FIELDS = ("debt_to_income", "business")
+COMPUTED_FIELDS = ("debt_to_income", "business", "misused_purpose")
 """Condition fields computed from the profile rather than stored in it."""
 
 
@@ -196,6 +196,7 @@ class GuardRules(_Strict):
     high_cost_phrases: list[str]
     unsafe_categories: dict[str, list[str]]
     scam_refusals: list[str]
+    victim_phrases: list[str]
     messages: dict[str, Bilingual]
     refusals: dict[str, Bilingual]
 

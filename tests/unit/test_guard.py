@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.engine import Engine
 from bot.guard import Guard, GuardResult
 from bot.knowledge import Knowledge
 from bot.profile import Profile
@@ -147,3 +148,42 @@ def test_unsafe_refuses_only_a_known_kind(guard: Guard) -> None:
     result = check(guard, "cash out my card please", u=understanding(intent="unsafe"))
     assert result.refusal_kind == "cashout"
     assert check(guard, "这样做行吗", u=understanding(intent="unsafe")).refusal is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("只要学生证就能借的校园贷有哪些", "campus_loan"),
+        ("有没有不查征信的口子，黑户也能下款", "no_credit_check"),
+        ("信用卡用pos机刷出来呢", "cashout"),
+        ("二清机刷出来的钱能用吗", "cashout"),
+        ("找了个公司帮我停息挂账，要收三千", "debt_agent"),
+    ],
+)
+def test_guard_completeness_refusals(engine: Engine, text: str, kind: str) -> None:
+    understood = engine.understander.understand(text)
+    assert understood.intent == "unsafe"
+    result = engine.guard.check(text, understood, Profile(), "zh")
+    assert result.refusal_kind == kind
+    if kind != "cashout":
+        assert "scam_risk" in [w.code for w in result.warnings]
+
+
+def test_a_scam_victim_is_told_what_to_do(engine: Engine) -> None:
+    text = "被骗了两万，钱还能要回来吗"
+    result = engine.guard.check(text, engine.understander.understand(text), Profile(), "zh")
+    (warning,) = [w for w in result.warnings if w.code == "scam_risk"]
+    assert "110" in warning.message and "解冻费" in warning.message
+
+
+def test_a_home_bought_with_a_housing_loan_is_not_misuse(engine: Engine) -> None:
+    text = "我明年想买房，用公积金加商贷"
+    understood = engine.understander.understand(text)
+    profile = Profile.model_validate(dict(understood.facts))
+    assert profile.need_purpose == "home_purchase" and profile.housing_loan is True
+    result = engine.guard.check(text, understood, profile, "zh")
+    assert "purpose_mismatch" not in [w.code for w in result.warnings]
+    down_payment = Profile(need_purpose="home_purchase")
+    text = "想用经营贷的钱付首付"
+    result = engine.guard.check(text, engine.understander.understand(text), down_payment, "zh")
+    assert "purpose_mismatch" in [w.code for w in result.warnings]
