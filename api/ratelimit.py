@@ -4,8 +4,10 @@ A client is its peer address (``scope["client"]``). Behind a reverse proxy every
 from the proxy, so ``Settings.client_ip_header`` may name the header the proxy sets (for example
 ``X-Forwarded-For``); then the right-most address in it, the one the proxy itself added, is the
 client. The header is never read unless that setting says so: a client could write any value.
-A request costs one hit; an OpenAI-compatible request that replays earlier user messages costs
-one more per replayed message (``RateLimiter.charge``).
+A request costs one hit, and a text costs one more hit per full ``CHARS_PER_HIT`` characters (a
+2,000-character message counts as five requests: its retrieval embeds the whole text, which costs
+seconds of CPU); an OpenAI-compatible request that replays earlier user messages pays for each of
+them as for a request of its own (``RateLimiter.charge_texts``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot import messages
 from .errors import error
 
 EXEMPT_PREFIXES = ("/healthz", "/static", "/docs", "/openapi.json", "/redoc")
+CHARS_PER_HIT = 500
 
 
 class RateLimiter:
@@ -55,6 +58,10 @@ class RateLimiter:
             return None
         reset, _ = self.limiter.get_window_stats(self.item, client)
         return max(1, math.ceil(reset - time.time()))
+
+    def charge_texts(self, request: Request, texts: list[str], replayed: int = 0) -> None:
+        """Charge the extra hits of long ``texts`` and of ``replayed`` messages (429 if over)."""
+        self.charge(request, replayed + sum(len(text) // CHARS_PER_HIT for text in texts))
 
     def charge(self, request: Request, cost: int) -> None:
         """Count ``cost`` more hits for the request's client; 429 when that is over the limit."""

@@ -108,3 +108,12 @@ def test_a_long_run_of_numerals_is_refused_at_the_edge(advisor: Advisor) -> None
         assert numerals.status_code == 422 and "40" in numerals.json()["error"]
         spaced = client.post("/v1/chat", json={"message": ("三万五千借，" * 400)[:2000]})
         assert spaced.status_code == 200
+
+
+def test_long_texts_count_as_several_requests(advisor: Advisor) -> None:
+    settings = advisor.settings.model_copy(update={"rate_limit": "6/minute"})
+    with TestClient(create_app(settings, advisor=advisor)) as client:
+        long = ("借呗有入口没额度，芝麻分620，没有逾期。" * 100)[:2000]
+        assert client.post("/v1/diagnose", json={"text": long}).status_code == 200  # 1 + 4 hits
+        assert client.get("/v1/models").status_code == 200  # the sixth
+        assert client.get("/v1/search", params={"q": "借呗"}).status_code == 429

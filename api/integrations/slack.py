@@ -265,15 +265,19 @@ class SlackAdapter:
         session_id = self.conversations.session_id("slack", str(team), str(channel), str(thread_ts))
         text = _MENTION.sub("", str(event.get("text", ""))).strip()
         if text.lower() in messages.HELP_WORDS:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=messages.HELP)
+            self._post(client, channel=channel, thread_ts=thread_ts, text=messages.HELP)
             return
         turn = self.conversations.answer(session_id, text)
-        client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=fallback_text(turn),
-            blocks=self._blocks(turn),
-        )
+        self._post(client, channel=channel, thread_ts=thread_ts, text=fallback_text(turn),
+                   blocks=self._blocks(turn))  # fmt: skip
+
+    @staticmethod
+    def _post(client: WebClient, **message: Any) -> None:
+        """Post a reply; Slack being down or refusing it is logged, not raised."""
+        try:
+            client.chat_postMessage(**message)
+        except Exception as exc:  # URLError, SlackApiError, timeouts: nothing to retry here
+            log.warning("could not post a reply to Slack (%s)", exc)
 
     def _blocks(self, turn: Turn) -> list[dict[str, Any]]:
         return turn_blocks(turn, lambda code: self.conversations.label("channels", code, turn.lang))

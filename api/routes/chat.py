@@ -7,14 +7,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
 from bot.pii import mask_pii, mask_pii_in
 from bot.turn import Turn
 
-from ..deps import AdvisorDep, SessionKeysDep, known_session
+from ..deps import AdvisorDep, RateLimiterDep, SessionKeysDep, known_session
 from ..schemas import BODY_ERRORS, ChatRequest, errors
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
@@ -54,16 +54,28 @@ def session_for(body: ChatRequest, advisor: AdvisorDep, keys: SessionKeysDep) ->
 
 
 @router.post("", responses=errors(*BODY_ERRORS, 404))
-def chat(body: ChatRequest, advisor: AdvisorDep, keys: SessionKeysDep) -> dict[str, Any]:
+def chat(
+    request: Request,
+    body: ChatRequest,
+    advisor: AdvisorDep,
+    keys: SessionKeysDep,
+    limiter: RateLimiterDep,
+) -> dict[str, Any]:
     """Answer one message; the reply plus reasons, recommendations, warnings and citations."""
+    limiter.charge_texts(request, [body.message])
     return turn_body(advisor.reply(session_for(body, advisor, keys), body.message))
 
 
 @router.post("/stream", response_class=EventSourceResponse, responses=errors(*BODY_ERRORS, 404))
 async def chat_stream(
-    body: ChatRequest, advisor: AdvisorDep, keys: SessionKeysDep
+    request: Request,
+    body: ChatRequest,
+    advisor: AdvisorDep,
+    keys: SessionKeysDep,
+    limiter: RateLimiterDep,
 ) -> EventSourceResponse:
     """Stream the reply as `delta` events, then one `turn` event with the structured Turn."""
+    limiter.charge_texts(request, [body.message])
     session_id = await run_in_threadpool(session_for, body, advisor, keys)
     turn = await run_in_threadpool(advisor.reply, session_id, body.message)
 

@@ -133,8 +133,8 @@ async def chat_completions(
         raise HTTPException(404, f"Unknown model '{body.model[:40]}'; use model '{MODEL}'.")
     users = user_messages(body, settings)
     session = await run_in_threadpool(_session, request, body, x_session_id, keys)
-    if session is None:
-        limiter.charge(request, len(users) - 1)
+    replayed = users[:-1] if session is None else []
+    limiter.charge_texts(request, [*replayed, users[-1]], replayed=len(replayed))
     turn = await run_in_threadpool(_answer, advisor, users, session)
     reply = mask_pii(turn.reply)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"

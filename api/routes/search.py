@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 
-from ..deps import AdvisorDep, SettingsDep
+from ..deps import AdvisorDep, RateLimiterDep, SettingsDep
 from ..schemas import NOT_BLANK, QUERY_ERRORS, SearchResult, checked_text, errors
 
 router = APIRouter(prefix="/v1/search", tags=["search"])
@@ -14,8 +14,10 @@ router = APIRouter(prefix="/v1/search", tags=["search"])
 
 @router.get("", response_model=list[SearchResult], responses=errors(*QUERY_ERRORS, 413))
 def search(
+    request: Request,
     advisor: AdvisorDep,
     settings: SettingsDep,
+    limiter: RateLimiterDep,
     q: Annotated[
         str, Query(min_length=1, pattern=NOT_BLANK, description="The question or keywords.")
     ],
@@ -36,6 +38,7 @@ def search(
             413,
             f"Parameter 'q' is longer than {settings.max_message_chars} characters; shorten it.",
         )
+    limiter.charge_texts(request, [q])
     filters = {key: values for key, values in (("kind", kind), ("channels", channel)) if values}
     hits = advisor.index.search(q, k, mode=mode, filters=filters or None)
     return [hit.as_dict() for hit in hits]
