@@ -66,9 +66,11 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
 
     for head, fact in (("segment", "segment"), ("purpose", "need_purpose"), ("overdue", "overdue")):
         label, p = whole.best(head)
-        if fact not in u.facts and label is not None and p >= th.fill:
+        known = fact in u.facts or getattr(ctx.previous, fact) is not None
+        if not known and label is not None and p >= th.fill:  # never over what was said before
             draft.set(fact, label, words(head, label))
-    if draft.facts.get("need_purpose") == "repay_debt" and "borrowing_to_repay" not in u.facts:
+    repaying = draft.facts.get("need_purpose") == "repay_debt" and "need_purpose" not in u.facts
+    if repaying and "borrowing_to_repay" not in u.facts:
         draft.set("borrowing_to_repay", True, draft.evidence["need_purpose"])
     for code in whole.labels("hints", th.hint):
         if code not in draft.hints:

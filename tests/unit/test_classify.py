@@ -164,3 +164,12 @@ def test_a_guess_is_ranked_as_a_possibility_only_when_something_was_refused(
     assert diagnoser.is_possibility(reasons["high_debt"])
     asked_only = Profile(guesses={"high_debt": "卡都用满了"})
     assert diagnoser.diagnose(asked_only, asked_only.hints) == []
+
+
+def test_classify_never_overrides_what_the_user_said_earlier(engine: Engine) -> None:
+    from bot.profile import Profile
+
+    e = _with(engine, _heads(segment={"sme": 0.95, NONE: 0.05}), {"hints": {}, "warnings": {}})
+    earlier = Profile(segment="sole_proprietor")
+    after = classify(TurnContext(text="想借20万进货，纳税B级", previous=earlier), e)
+    assert "segment" not in after.understanding.facts
