@@ -11,7 +11,7 @@ from knowledge.rules import GuardRules, Policy
 
 from .apr import AprResult, apr_from_text
 from .diagnose import misused_purpose
-from .phrases import Phrases
+from .matcher import Matcher
 from .profile import Profile
 from .turn import Warning
 from .understanding import Understanding
@@ -33,10 +33,10 @@ class Guard:
     def __init__(self, rules: GuardRules, policy: Policy) -> None:
         self.rules = rules
         self.policy = policy
-        self.scam = Phrases(rules.scam_phrases)
-        self.victim = Phrases(rules.victim_phrases)
-        self.high_cost = Phrases(rules.high_cost_phrases)
-        self.unsafe = {kind: Phrases(words) for kind, words in rules.unsafe_categories.items()}
+        self.scam = Matcher(rules.scam_phrases)
+        self.victim = Matcher(rules.victim_phrases)
+        self.high_cost = Matcher(rules.high_cost_phrases)
+        self.unsafe = {kind: Matcher(words) for kind, words in rules.unsafe_categories.items()}
 
     def _message(self, key: str, lang: str, **values: str) -> str:
         return self.rules.messages[key].text(lang).format(**values)

@@ -1,4 +1,4 @@
-"""Phrase tables, matched fast: a drop-in for ``bot.phrases.Phrases`` (same spans).
+"""Phrase tables, matched fast: plain substrings indexed by first character, and ``re:`` regexes.
 
 Plain phrases are indexed by their first character: on a clause only the phrases whose first
 character occurs in it are looked for, so a table of hundreds of phrases costs a few ``str.find``
