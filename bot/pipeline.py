@@ -49,8 +49,9 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
     The rules' facts always win. A model's label is used only above the thresholds of
     ``policy.yaml: meaning``; its evidence is the clause the model is surest of, in the user's
     own words. A reason the model reads is a guess: the diagnosis ranks it as a possibility
-    (``diagnosis.yaml: guess_confidence``), never as a finding. The model's intent replaces the rules' except for unsafe and cost requests,
-    which the rules own.
+    (``diagnosis.yaml: guess_confidence``), never as a finding. The model's intent replaces the
+    rules' except for unsafe and cost requests, which the rules own. Nothing the user stated in
+    an earlier turn is filled over.
     """
     if engine.meaning is None:
         return ctx
