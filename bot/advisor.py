@@ -88,7 +88,7 @@ class Advisor:
             training = self.settings.knowledge_dir / "training"
             meaning = load_meaning_model(training, self.settings.meaning_cache_dir)
         return Engine.build(self.knowledge, retriever, self.llm, llm_extract_timeout=timeout,
-                            meaning=meaning)  # fmt: skip
+                            meaning=meaning, turn_budget=self.settings.turn_budget)  # fmt: skip
 
     # ---- entry points ------------------------------------------------------------------------
 

@@ -62,6 +62,8 @@ class TurnContext:
     draft: str = ""
     reply: str = ""
     llm: Mapping[str, Any] | None = None
+    over_budget: bool = False
+    """The turn used its time budget: optional stages and the LLM were skipped."""
 
     @property
     def lang(self) -> str:

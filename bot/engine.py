@@ -56,6 +56,8 @@ class Engine:
     llm: LLMComposer | None = None
     llm_extract_timeout: float = 10.0
     meaning: MeaningModel | None = None
+    turn_budget: float = 10.0
+    """Seconds a turn may spend before optional stages and the LLM are skipped."""
 
     @classmethod
     def build(
@@ -65,6 +67,7 @@ class Engine:
         llm: LLMComposer | None = None,
         llm_extract_timeout: float = 10.0,
         meaning: MeaningModel | None = None,
+        turn_budget: float = 10.0,
     ) -> Engine:
         """The components for ``knowledge``."""
         rules = knowledge.rules
@@ -81,4 +84,5 @@ class Engine:
             llm=llm,
             llm_extract_timeout=llm_extract_timeout,
             meaning=meaning,
+            turn_budget=turn_budget,
         )

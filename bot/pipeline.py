@@ -8,6 +8,7 @@ the stages marked ``short``. No stage changes another's objects: each returns a 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -36,6 +37,8 @@ class Stage:
     name: str
     run: StageFn
     short: bool = False
+    optional: bool = False
+    """Skipped once the turn has used its time budget (``Engine.turn_budget``)."""
 
 
 def understand(ctx: TurnContext, engine: Engine) -> TurnContext:
@@ -247,7 +250,7 @@ def compose(ctx: TurnContext, engine: Engine) -> TurnContext:
 def polish(ctx: TurnContext, engine: Engine) -> TurnContext:
     """With an LLM: the body rewritten and checked; then the sources and disclaimer appended."""
     body, llm = ctx.draft, None
-    if engine.llm is not None:
+    if engine.llm is not None and not ctx.over_budget:
         snippets = [p.text for p in ctx.passages or ()]
         body, outcome = engine.llm.compose(ctx.text, to_turn(ctx), ctx.draft, snippets)
         llm = MappingProxyType({"used": outcome.used, "attempts": outcome.attempts,
@@ -272,7 +275,7 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("recommend", recommend),
     Stage("guard", guard),
     Stage("follow_up", follow_up),
-    Stage("retrieve", retrieve),
+    Stage("retrieve", retrieve, optional=True),
     Stage("cite", cite),
     Stage("compose", compose, short=True),
     Stage("polish", polish),
@@ -280,10 +283,19 @@ PIPELINE: tuple[Stage, ...] = (
 
 
 def run(ctx: TurnContext, engine: Engine, stages: tuple[Stage, ...] = PIPELINE) -> TurnContext:
-    """Run the stages in order (only the short ones once the route is short)."""
+    """Run the stages in order (only the short ones once the route is short).
+
+    A turn has a time budget: once it is spent, optional stages are skipped and the LLM is not
+    called, so a costly message still gets the template answer in bounded time.
+    """
+    deadline = time.monotonic() + engine.turn_budget
     for stage in stages:
         if ctx.route == "short" and not stage.short:
             continue
+        if time.monotonic() > deadline and (stage.optional or stage.name == "polish"):
+            ctx = dataclasses.replace(ctx, over_budget=True)
+            if stage.optional:
+                continue
         ctx = stage.run(ctx, engine)
     return ctx
 

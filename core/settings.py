@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Seconds for all LLM work in one turn; then the template reply.",
     )
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    turn_budget: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a turn may spend; then optional stages and the LLM are skipped.",
+    )
     meaning_models: bool = Field(
         default=True,
         description="Fit/use the meaning models on knowledge/training (off: rules only).",

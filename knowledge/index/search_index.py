@@ -27,6 +27,8 @@ from .loaders import load_user_file
 from .vectors import where_clause
 
 Mode = Literal["hybrid", "bm25", "dense"]
+QUERY_EMBED_CHARS = 500
+"""Dense retrieval embeds the first this many characters of a query (bounded cost)."""
 Filters = dict[str, list[str]]
 
 
@@ -214,7 +216,8 @@ class SearchIndex(IndexBuilder):
         if not self.dense_available:
             return []
         assert self.embeddings is not None
-        vector = self.embeddings.embed_query(query)
+        # the model reads at most 512 tokens anyway; embedding a longer text only costs CPU
+        vector = self.embeddings.embed_query(query[:QUERY_EMBED_CHARS])
         where = where_clause(filters)
         hits: list[Hit] = []
         docs = self._manifest.get("docs", {})

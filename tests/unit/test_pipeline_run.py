@@ -135,3 +135,13 @@ def test_every_stage_returns_a_new_context(engine: Engine) -> None:
         out = stage(ctx, engine)
         assert out is not ctx
     assert ctx.profile == Profile() and ctx.reasons == ()
+
+
+def test_a_spent_time_budget_skips_the_optional_stages(engine: Engine) -> None:
+    spent = dataclasses.replace(engine, turn_budget=0.0)
+    log: list[str] = []
+    ctx = run(TurnContext(text="借呗是什么意思"), spent, _recording(log))
+    assert "retrieve" not in log and "polish" in log and ctx.over_budget
+    assert ctx.reply  # the template answer still comes
+    fresh = run(TurnContext(text="借呗是什么意思"), engine)
+    assert not fresh.over_budget
