@@ -319,7 +319,7 @@ def test_page_requests_only_the_local_server(desktop: tuple[Page, Traffic], base
     page.get_by_role("button", name=JIEBEI).click()
     wait_for_answers(page, 1)
     page.reload()
-    expect(page.locator(".msg.bot[data-state=restored]")).to_have_count(1)
+    expect(page.locator(".msg.bot[data-state=restored]")).to_have_count(1, timeout=TIMEOUT_MS)
     assert traffic.requests, "the page made no requests at all"
     assert traffic.foreign_hosts() == set()
     assert [r.url for r in traffic.responses if r.status >= 400] == []

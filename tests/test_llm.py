@@ -33,7 +33,9 @@ def fake() -> Iterator[FakeOpenAI]:
 def llm_settings(shipped_settings: Settings, fake: FakeOpenAI, **overrides: object) -> Settings:
     return shipped_settings.model_copy(update={
         "llm": "openai:fake-model", "llm_base_url": fake.url, "llm_api_key": "test-key",
-        "llm_timeout": DEADLINE, "llm_deadline": DEADLINE, **overrides,
+        "llm_timeout": DEADLINE, "llm_deadline": DEADLINE,
+        "meaning_models": False,  # the LLM's own extraction is under test, not the models'
+        **overrides,
     })  # fmt: skip
 
 

@@ -355,7 +355,10 @@ def test_sqlite_corrupt_row_is_a_session_error(tmp_path: Path) -> None:
     store = SQLiteSessionStore(tmp_path / "s.sqlite3")
     try:
         with closing(sqlite3.connect(tmp_path / "s.sqlite3")) as conn, conn:
-            conn.execute("INSERT INTO sessions VALUES ('bad', '{not json', '[]', 'now')")
+            conn.execute(
+                "INSERT INTO sessions (session_id, profile, turns, updated_at)"
+                " VALUES ('bad', '{not json', '[]', 'now')"
+            )
         with pytest.raises(SessionError) as info:
             store.load("bad")
         assert str(info.value) == CORRUPT_SESSION.format(session_id="bad")
@@ -392,7 +395,7 @@ def test_redis_keys_hold_json_with_a_30_day_ttl(redis_url: str) -> None:
         with redis.Redis.from_url(redis_url) as client:
             stored = json.loads(client.get("finadvisor:session:ttl") or b"null")
             ttl = client.ttl("finadvisor:session:ttl")
-        assert set(stored) == {"session_id", "profile", "turns", "updated_at"}
+        assert set(stored) == {"session_id", "profile", "dialogue", "turns", "updated_at"}
         assert DEFAULT_TTL_SECONDS - 60 < ttl <= DEFAULT_TTL_SECONDS == 30 * 24 * 3600
     finally:
         store.close()
