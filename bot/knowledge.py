@@ -64,7 +64,7 @@ def rule_problems(rules: Rules) -> list[str]:
     problems += [
         f"understanding.yaml: {section}.{name}: unknown field {name!r} (not a profile field)"
         for section, names in (
-            ("numeric", rules.understanding.numeric),
+            ("number_roles", [n for n in rules.understanding.number_roles if n[:1] != "_"]),
             ("booleans", rules.understanding.booleans),
             ("retractions", rules.understanding.retractions),
         )

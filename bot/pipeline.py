@@ -18,6 +18,7 @@ from knowledge.rules import Policy
 
 from .answers import answer_pending
 from .citations import Numbering, Resolver
+from .classify import Meaning
 from .context import Passage, TurnContext
 from .engine import Engine
 from .followup import choose_follow_up, missing_fields
@@ -59,11 +60,16 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
     if engine.meaning is None:
         return ctx
     u, th = ctx.understanding, _policy(engine).meaning
-    clauses = engine.understander.clauses(ctx.text) or [ctx.text]
-    whole, *parts = engine.meaning.predict([ctx.text, *clauses])
+    model = engine.meaning
+    (whole,) = model.predict([ctx.text])
     draft = Draft.of(u)
+    clauses = engine.understander.clauses(ctx.text) or [ctx.text]
+    parts: list[Meaning] = []
 
     def words(head: str, label: str) -> str:
+        """The clause the model is surest of (clauses are scored only when a label is used)."""
+        if not parts:
+            parts.extend(model.predict(clauses) if len(clauses) > 1 else [whole])
         scores = [m.single[head].get(label, 0.0) if head in m.single else m.multi[head].get(
             label, 0.0) for m in parts]  # fmt: skip
         return clauses[int(max(range(len(scores)), key=scores.__getitem__))]

@@ -204,7 +204,6 @@ class GuardRules(_Strict):
 class UnderstandingRules(_Strict):
     """``understanding.yaml``: phrase tables (plain substrings or ``re:`` regexes)."""
 
-    negation_window: int = Field(ge=0)
     negators: list[str]
     platforms: dict[str, list[str]]
     symptoms: dict[str, list[str]]
@@ -217,7 +216,6 @@ class UnderstandingRules(_Strict):
     segment_excludes: list[str]
     no_collateral: list[str]
     hints: dict[str, list[str]]
-    numeric: dict[str, list[str]]
     negation_exceptions: list[str] = []
     negation_boundaries: list[str] = []
     cross_clause_booleans: list[str] = []
