@@ -26,7 +26,7 @@ from knowledge import (
 )
 from knowledge.rules import COMPUTED_FIELDS, Rules, parse_rules
 
-from .profile import FACT_FIELDS
+from .profile import FACT_FIELDS, Profile
 
 PROMPT_LANGS = ("zh", "en")
 
@@ -74,10 +74,47 @@ def rule_problems(rules: Rules) -> list[str]:
     return problems
 
 
+def catalog_problems(catalog: Catalog, rules: Rules | None = None) -> list[str]:
+    """Catalog entries that name profile fields the profile does not have, or of the wrong kind."""
+    yes_no = {
+        name
+        for name, info in Profile.model_fields.items()
+        if name in FACT_FIELDS and info.annotation == (bool | None)
+    }
+    problems = [
+        f"catalog.yaml: product {product.id}: fit_signals: {name!r} is not a yes/no profile field"
+        for product in catalog.products
+        for name in product.fit_signals
+        if name not in yes_no
+    ]
+    if rules is not None:
+        labels = rules.recommend.signal_labels
+        problems += [
+            f"catalog.yaml: product {product.id}: fit_signals: {name!r} has no label in "
+            "recommend.yaml signal_labels"
+            for product in catalog.products
+            for name in product.fit_signals
+            if name not in labels
+        ]
+    problems += [
+        f"catalog.yaml: credit action {action.id}: not_when: unknown field {name!r} "
+        "(not a profile field)"
+        for action in catalog.credit_improvement
+        for name in action.not_when
+        if name not in FACT_FIELDS
+    ]
+    return problems
+
+
 def check_rules(knowledge_dir: Path) -> list[str]:
-    """Condition fields the profile does not have (schema problems are ``validate``'s)."""
+    """Fields the profile does not have in rules and catalog (schema problems are ``validate``'s)."""
     rules, _ = parse_rules(knowledge_dir)
-    return [] if rules is None else rule_problems(rules)
+    problems = [] if rules is None else rule_problems(rules)
+    try:
+        catalog = load_catalog(knowledge_dir)
+    except (OSError, ValueError, TypeError, yaml.YAMLError):
+        return problems  # validate_knowledge reports why
+    return problems + catalog_problems(catalog, rules)
 
 
 def check_knowledge(knowledge_dir: Path) -> list[str]:
@@ -98,9 +135,12 @@ def load_knowledge(knowledge_dir: Path, prompts_dir: Path) -> Knowledge:
     rules, problems = parse_rules(knowledge_dir)
     if rules is None or (problems := rule_problems(rules)):
         raise KnowledgeInvalidError(problems)
+    catalog = load_catalog(knowledge_dir)
+    if problems := catalog_problems(catalog, rules):
+        raise KnowledgeInvalidError(problems)
     return Knowledge(
         taxonomy=load_taxonomy(knowledge_dir),
-        catalog=load_catalog(knowledge_dir),
+        catalog=catalog,
         documents={d.id: d for d in load_documents(knowledge_dir / "docs")},
         rules=rules,
         templates=_templates(prompts_dir),

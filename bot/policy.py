@@ -84,7 +84,32 @@ def segments_for(policy: Policy, profile: Profile) -> frozenset[str]:
 
 
 def refused_products(policy: Policy, profile: Profile) -> frozenset[str]:
-    """The products of the platform that refused or cut the user (not offered again)."""
-    if profile.symptom is None:
+    """The products of the platform that refused, cut or is used up for the user (not offered)."""
+    if profile.symptom is None and not profile.platform_maxed:
         return frozenset()
     return frozenset(policy.platform_products.get(profile.platform or "", []))
+
+
+def platform_wide(policy: Policy, reasons: Sequence[ScoredReason]) -> bool:
+    """Whether a reason that holds for the whole lender is likely enough (then its siblings go too)."""
+    wide = policy.platform_wide_reasons
+    return any(r.code in wide and r.confidence >= wide[r.code] for r in reasons)
+
+
+def holds_receivables(profile: Profile) -> bool:
+    """Receivables owed by a large buyer, or a receivables gap: collateral of their own."""
+    return bool(profile.receivables_large_buyers) or profile.need_purpose == "receivable_gap"
+
+
+def held_collateral(profile: Profile) -> list[str] | None:
+    """What the user holds that can secure a loan; None when unknown.
+
+    "没有抵押" means no property: receivables (``holds_receivables``) still count, since
+    应收账款质押 and 保理 lend on them.
+    """
+    if profile.collateral is None:
+        return None
+    held = list(profile.collateral)
+    if holds_receivables(profile) and "receivables" not in held:
+        held.append("receivables")
+    return held

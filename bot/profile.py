@@ -11,6 +11,9 @@ Segment = Literal["consumer", "sole_proprietor", "sme"]
 Overdue = Literal["none", "past", "current"]
 TaxRating = Literal["A", "B", "M", "C", "D"]
 Urgency = Literal["days", "weeks", "months"]
+BuyerType = Literal["government", "soe", "large"]
+Merchant = Literal["meituan", "jd", "taobao", "douyin", "pinduoduo", "alipay"]
+Residency = Literal["foreign", "hk_macao_taiwan"]
 
 # Fields the understanding step may set; everything except ``evidence``.
 FACT_FIELDS = (
@@ -21,6 +24,7 @@ FACT_FIELDS = (
     "orders_in_hand", "collateral", "judicial_record", "business_abnormal", "revenue_falling",
     "account_anomaly", "profile_incomplete", "cashout", "borrowing_to_repay", "need_amount",
     "need_purpose", "need_term_months", "urgency", "region", "platform_wide_cut", "housing_loan",
+    "buyer_types", "merchant_platforms", "residency", "payroll_account", "platform_maxed",
 )  # fmt: skip
 
 
@@ -68,6 +72,16 @@ class Profile(BaseModel):
     platform_wide_cut: bool | None = None
     housing_loan: bool | None = None
     """The home is bought with a housing loan (公积金/商贷/按揭): a normal purchase, not misuse."""
+    buyer_types: list[BuyerType] | None = None
+    """Who the user's buyers are (政府/事业单位, 国企/央企, 大企业/上市公司): supply-chain products."""
+    merchant_platforms: list[Merchant] | None = None
+    """Platforms the user sells on (美团商家, 京东商家, 淘宝店...): their merchant loans."""
+    residency: Residency | None = None
+    """Set only for non-mainland users (外籍, 港澳台): other identity papers, bank's own rules."""
+    payroll_account: bool | None = None
+    """Salary paid through a bank (代发工资): that bank's consumer loans know the income."""
+    platform_maxed: bool | None = None
+    """The named platform's limit is used up (花呗用满了): offering it again does not help."""
     evidence: dict[str, str] = {}
     hints: dict[str, str] = {}
     """Reason codes the user's own words point to (征信花了 -> frequent_inquiries), with the words."""

@@ -16,7 +16,14 @@ from knowledge import Catalog, CreditAction, Product, Taxonomy
 from knowledge.rules import Policy, RecommendRules
 
 from .eligibility import EligibilityContext, eligible
-from .policy import ScoredReason, credit_first, lenders_allowed, lending_forbidden
+from .policy import (
+    ScoredReason,
+    credit_first,
+    held_collateral,
+    holds_receivables,
+    lenders_allowed,
+    lending_forbidden,
+)
 from .profile import Profile
 from .turn import Recommendation
 
@@ -31,13 +38,20 @@ _SPEED_EN = {
 
 @dataclass(frozen=True)
 class _Why:
-    """The "why it fits" phrases that depend on the profile alone (built once per ranking)."""
+    """The "why it fits" phrases that depend on the profile alone (built once per ranking).
+
+    Each names the user's own fact (纳税信用B级, 买方是国企, 缴存公积金), not a generic merit.
+    """
 
     tax: str
     receivables: str
     orders: str
     collateral: str
     purpose: str
+    buyers: str
+    merchants: str
+    years: str
+    signals: dict[str, str]
 
 
 @dataclass
@@ -86,7 +100,10 @@ class Recommender:
         self, profile: Profile, reasons: Sequence[ScoredReason], lang: str = "zh"
     ) -> list[Recommendation]:
         """Ranked recommendations, best first, diversified across channels."""
-        return [self._card(entry, lang) for entry in self.ranking(profile, reasons, lang)]
+        return [
+            self._card(entry, lang, profile.residency)
+            for entry in self.ranking(profile, reasons, lang)
+        ]
 
     def channel_ranking(
         self, profile: Profile, reasons: Sequence[ScoredReason], n: int = 3
@@ -94,18 +111,32 @@ class Recommender:
         """The channels of the top ``n`` entries of the very ranking ``recommend`` shows."""
         return [entry.channel for entry in self.ranking(profile, reasons)[:n]]
 
+    def _labels(self, section: str, codes: Sequence[str] | None, lang: str) -> str:
+        sep = "、" if lang == "zh" else ", "
+        return sep.join(self.taxonomy.label(section, c, lang) for c in codes or [])
+
     def _why(self, profile: Profile, lang: str) -> _Why:
         zh = lang == "zh"
-        owned = ", ".join(
-            self.taxonomy.label("collateral", c, lang) for c in profile.collateral or []
-        )
+        owned = self._labels("collateral", profile.collateral, lang)
+        buyers = self._labels("buyer_types", profile.buyer_types, lang)
+        merchants = self._labels("merchant_platforms", profile.merchant_platforms, lang)
         purpose_label = self.taxonomy.label("purposes", profile.need_purpose or "", lang)
+        years = f"{profile.years_operating:g}" if profile.years_operating is not None else ""
+        receivables = (
+            (f"你有{buyers}的应收账款" if zh else f"you hold receivables from a {buyers.lower()}")
+            if buyers
+            else ("你有大企业/国企的应收账款" if zh else "you hold receivables from large buyers")
+        )
         return _Why(
             tax=f"纳税信用{profile.tax_rating}级符合要求" if zh else f"tax rating {profile.tax_rating} qualifies",
-            receivables="你有大企业/国企的应收账款" if zh else "you hold receivables from large buyers",
+            receivables=receivables,
             orders="你手上有订单" if zh else "you have orders in hand",
             collateral=f"你有可用的抵质押物（{owned}）" if zh else f"you have collateral ({owned})",
             purpose=f"适合“{purpose_label}”这类用途" if zh else f"suits '{purpose_label}'",
+            buyers=f"你的买方是{buyers}" if zh else f"your buyer is a {buyers.lower()}",
+            merchants=f"你是{merchants}" if zh else f"you are a {merchants}",
+            years=f"经营{years}年，满足年限要求" if zh else f"{years} years in business meets its minimum",
+            signals={name: label.text(lang) for name, label in self.rules.signal_labels.items()},
         )  # fmt: skip
 
     def _lenders(
@@ -113,7 +144,9 @@ class Recommender:
     ) -> list[Ranked]:
         lenders: list[Ranked] = []
         if lenders_allowed(self.policy, profile):
-            context = EligibilityContext.of(self.policy, profile)
+            context = EligibilityContext.of(
+                self.policy, profile, reasons=reasons, catalog=self.catalog
+            )
             why = self._why(profile, lang)
             for product in self.catalog.products:
                 if eligible(product, profile, self.policy, context):
@@ -143,14 +176,24 @@ class Recommender:
                           w.receivables_match, why.receivables)  # fmt: skip
         self._requirement(fit, req.needs_orders or None, profile.orders_in_hand, w.orders_match,
                           why.orders)  # fmt: skip
-        self._requirement(fit, req.collateral_any_of, profile.collateral, w.collateral_match,
-                          why.collateral)  # fmt: skip
-        if (
-            req.collateral_any_of
-            and profile.collateral is None
-            and profile.need_purpose == "receivable_gap"
-        ):
-            fit.score -= w.requirement_unknown / 2  # receivables are the collateral here
+        if set(req.collateral_any_of or []) == {"receivables"} and holds_receivables(profile):
+            pass  # receivables known from the buyer or the purpose are scored there, not twice
+        else:
+            held = held_collateral(profile)
+            self._requirement(fit, req.collateral_any_of, held, w.collateral_match, why.collateral)
+        self._requirement(fit, req.buyer_types_any_of, profile.buyer_types or None,
+                          w.buyer_match, why.buyers)  # fmt: skip
+        if req.merchant_of:  # eligibility made sure the user sells there
+            fit.score += w.merchant_match
+            fit.why.append(why.merchants)
+        if req.years_operating_min is not None and profile.years_operating is not None:
+            fit.why.append(why.years)  # eligibility made sure it is enough
+        if why.buyers in fit.why and why.receivables in fit.why:
+            fit.why.remove(why.buyers)  # the receivables phrase already names the buyer
+        for name in product.fit_signals:
+            if getattr(profile, name) is True:
+                fit.score += w.signal_match
+                fit.why.append(why.signals.get(name, name))
         boost = self.rules.purpose_boost.get(profile.need_purpose or "", {}).get(
             product.channel, 0.0
         )
@@ -212,7 +255,16 @@ class Recommender:
 
     # ---- assembly ----------------------------------------------------------------------------
 
-    def _card(self, entry: Ranked, lang: str) -> Recommendation:
+    def _materials(self, materials: list[str], residency: str | None, lang: str) -> list[str]:
+        """The materials list, with the mainland ID items replaced for a non-mainland user."""
+        papers = self.policy.identity_documents.get(residency or "")
+        if papers is None:
+            return materials
+        terms = self.policy.identity_terms
+        kept = [m for m in materials if not any(term in m for term in terms)]
+        return [papers.text(lang), *kept]
+
+    def _card(self, entry: Ranked, lang: str, residency: str | None = None) -> Recommendation:
         zh = lang == "zh"
         if entry.action is not None:
             action = entry.action
@@ -241,7 +293,7 @@ class Recommender:
             why=why,
             apr=product.apr.display("en" if lang == "en" else "zh"),
             speed=f"{speed}（{product.speed.note}）" if zh and product.speed.note else speed,
-            materials=product.materials,
+            materials=self._materials(product.materials, residency, lang),
             doc_id=product.doc_id,
         )
 
@@ -262,6 +314,8 @@ class Recommender:
                 weights.setdefault(code, weight)
         scored = []
         for action in self.catalog.credit_improvement:
+            if any(getattr(profile, f) in values for f, values in action.not_when.items()):
+                continue  # pointless for this user (an M-rated taxpayer is not told to reach M)
             matching = [weights[c] for c in action.reasons if c in weights]
             if matching:
                 scored.append(Ranked("credit_improvement", max(matching), action=action))

@@ -50,7 +50,7 @@ class Understander:
     def _sources(self) -> dict[str, dict[Any, list[str]]]:
         sources: dict[str, dict[Any, list[str]]] = {}
         for section in ("platforms", "symptoms", "segments", "purposes", "collateral", "hints",
-                        "urgency", "intents"):  # fmt: skip
+                        "urgency", "intents", "parties", "merchants", "residency"):  # fmt: skip
             sources[section] = dict(getattr(self.rules, section))
         for name, values in self.rules.booleans.items():
             sources[f"bool:{name}"] = dict(values)
@@ -58,6 +58,8 @@ class Understander:
             "no_collateral": self.rules.no_collateral,
             "skip": self.rules.skip_phrases,
             "regions": self.rules.regions,
+            "buyer_cue": self.rules.buyer_cues,
+            "employer_cue": self.rules.employer_cues,
         }
         return sources
 
@@ -131,6 +133,9 @@ class Understander:
         if overdue:
             result.set("overdue", *overdue)
         self._collateral(result, clauses)
+        self._buyers(result, clauses)
+        for section, fact in (("merchants", "merchant_platforms"), ("residency", "residency")):
+            self._listed(result, clauses, section, fact)
         self._hints(result, clauses)
         self._numbers(result, cut)
         self._derived(result, lowered)
@@ -201,6 +206,33 @@ class Understander:
             result.set("collateral", kinds, evidence)
         elif said_none:
             result.set("collateral", [], evidence)
+
+    def _buyers(self, result: Draft, clauses: list[str]) -> None:
+        """Kinds of buyer: a party named in a clause with a buyer cue and no employer cue."""
+        kinds: list[str] = []
+        evidence = ""
+        for clause in clauses:
+            misc = self._scan(clause).get("misc", {})
+            if "buyer_cue" not in misc or "employer_cue" in misc:
+                continue
+            for kind in self._said("parties", clause):
+                if kind not in kinds:
+                    kinds.append(kind)
+                    evidence = clause
+        if kinds:
+            result.set("buyer_types", kinds, evidence)
+
+    def _listed(self, result: Draft, clauses: list[str], section: str, fact: str) -> None:
+        """Codes of ``section`` said (not negated): a list fact, or the first code for a scalar."""
+        codes: list[str] = []
+        evidence = ""
+        for clause in clauses:
+            for code in self._said(section, clause):
+                if code not in codes:
+                    codes.append(code)
+                    evidence = clause
+        if codes:
+            result.set(fact, codes if fact.endswith("s") else codes[0], evidence)
 
     def _hints(self, result: Draft, clauses: list[str]) -> None:
         for clause in clauses:

@@ -140,6 +140,12 @@ class Requirements(_Strict):
     no_judicial_record: bool | None = None
     needs_social_insurance: bool | None = None
     ecosystem: Literal["alipay", "wechat", "jd", "meituan", "baidu"] | None = None
+    merchant_of: list[str] | None = None
+    """Only for merchants of one of these platforms (taxonomy ``merchant_platforms``): offered
+    when the user says they sell there, never on a guess."""
+    buyer_types_any_of: list[str] | None = None
+    """The user's buyer must be one of these (taxonomy ``buyer_types``): 政府 for 政采贷,
+    政府/国企/大企业 for 应收账款, 保理 and 供应链票据."""
     eligible_groups: list[str] | None = None
     other: list[str] = []
 
@@ -161,6 +167,8 @@ class Product(_Strict):
     speed: Speed
     requirements: Requirements
     materials: list[str] = Field(min_length=1)
+    fit_signals: list[str] = []
+    """Profile yes/no facts that make approval likelier when true (公积金, 代发工资, 社保)."""
     doc_id: str
     source: str = Field(min_length=2)
     programme: str | None = None
@@ -192,6 +200,9 @@ class CreditAction(_Strict):
     detail: str
     reasons: list[str] = Field(min_length=1)
     time_to_effect: str
+    not_when: dict[str, list[str]] = {}
+    """Profile field -> values for which this step is pointless (an M-rated taxpayer is not told to
+    reach M)."""
     days_min: int | None
     days_max: int | None
     doc_id: str

@@ -137,6 +137,12 @@ class FitWeights(_Strict):
     low_cost_apr: float
     high_cost: float
     consumer_default: float
+    buyer_match: float = 0.0
+    """The user's buyer is a kind the product finances (国企 for 保理, 政府 for 政采贷)."""
+    merchant_match: float = 0.0
+    """The user sells on the platform whose merchant loan this is."""
+    signal_match: float = 0.0
+    """Each of the product's ``fit_signals`` that is true (公积金, 代发工资, 社保)."""
 
 
 class RecommendRules(_Strict):
@@ -147,6 +153,8 @@ class RecommendRules(_Strict):
     fit: FitWeights
     purpose_boost: dict[str, dict[str, float]]
     reason_boost: dict[str, dict[str, float]]
+    signal_labels: dict[str, Bilingual] = {}
+    """How each catalog ``fit_signals`` field is named in "why it fits"."""
 
 
 class MeaningThresholds(_Strict):
@@ -184,6 +192,14 @@ class Policy(_Strict):
     forbidden_investment_purposes: frozenset[str]
     credit_first_reasons: dict[str, float]
     platform_products: dict[str, list[str]]
+    platform_wide_reasons: dict[str, float] = {}
+    """Reasons that hold for the whole lender: at this confidence the refusing lender's other
+    products (same ``provider``) are not offered either."""
+    identity_documents: dict[str, Bilingual] = {}
+    """Residency (``foreign``, ``hk_macao_taiwan``) -> the identity papers to bring instead of
+    the mainland ID items of a materials list."""
+    identity_terms: list[str] = []
+    """Materials items naming mainland identity papers (身份证, 户口簿): replaced for non-mainland users."""
     debt_action_weights: dict[str, float]
     meaning: MeaningThresholds
     over_indebted: OverIndebted
@@ -213,6 +229,16 @@ class UnderstandingRules(_Strict):
     overdue: dict[str, list[str]]
     booleans: dict[str, dict[bool, list[str]]]
     collateral: dict[str, list[str]]
+    parties: dict[str, list[str]] = {}
+    """Kinds of counterparty (government, soe, large) by the words that name them."""
+    buyer_cues: list[str] = []
+    """Words that make a party named in the same clause the user's buyer (客户, 供货, 账期...)."""
+    employer_cues: list[str] = []
+    """Words that make a party the user's employer, not a buyer (上班, 在职...)."""
+    merchants: dict[str, list[str]] = {}
+    """Platforms the user sells on (美团商家, 淘宝店...) by the words that say so."""
+    residency: dict[str, list[str]] = {}
+    """Non-mainland residency (foreign, hk_macao_taiwan) by the words that say so."""
     segment_excludes: list[str]
     no_collateral: list[str]
     hints: dict[str, list[str]]

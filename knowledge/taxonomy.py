@@ -18,6 +18,9 @@ SECTIONS = (
     "purposes",
     "licences",
     "collateral",
+    "buyer_types",
+    "merchant_platforms",
+    "residency",
 )
 
 

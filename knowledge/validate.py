@@ -80,7 +80,7 @@ def _check_engine_data(
         used += [("policy.yaml", "purposes", c) for c in policy.get(key) or []]
     for key in ("consumer_platforms", "platform_products"):
         used += [("policy.yaml", "platforms", c) for c in policy.get(key) or []]
-    for key in ("credit_first_reasons", "debt_action_weights"):
+    for key in ("credit_first_reasons", "debt_action_weights", "platform_wide_reasons"):
         used += [("policy.yaml", "reasons", c) for c in policy.get(key) or {}]
     recommend = load("recommend.yaml")
     for table, section in (("purpose_boost", "purposes"), ("reason_boost", "reasons")):
@@ -201,6 +201,11 @@ def _check_catalog(
             "collateral",
             problems,
         )
+        req = product.requirements
+        _code(where, "merchant platform", req.merchant_of or [], taxonomy, "merchant_platforms",
+              problems)  # fmt: skip
+        _code(where, "buyer type", req.buyer_types_any_of or [], taxonomy, "buyer_types",
+              problems)  # fmt: skip
         both = set(product.purposes_allowed) & set(product.purposes_forbidden)
         if both:
             problems.append(f"{where}: purposes both allowed and forbidden: {sorted(both)}")

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from bot.knowledge import check_knowledge
 from cli.main import app
 from knowledge import load_catalog, load_documents, validate_knowledge
 
@@ -293,6 +294,16 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
         _edit_doc("alpha.md", _doc("alpha") + "\n见 https://example.cn/nangongtiyu/2609.html\n"),
         "cites mirror site 'nangongtiyu'",
     ),
+    "merchant loan for an unknown platform": (
+        _edit_catalog(lambda c: c["products"][0]["requirements"].update(merchant_of=["ebay"])),
+        "unknown merchant platform code 'ebay'",
+    ),
+    "supply-chain product for an unknown buyer type": (
+        _edit_catalog(
+            lambda c: c["products"][0]["requirements"].update(buyer_types_any_of=["aliens"])
+        ),
+        "unknown buyer type code 'aliens'",
+    ),
     "checks data missing": (
         lambda r: (r / "checks.yaml").unlink(),
         "checks.yaml: file is missing",
@@ -346,3 +357,28 @@ def test_engine_rule_files_use_only_taxonomy_codes(tmp_path: Path) -> None:
     problems = validate_knowledge(root)
     assert any("diagnosis.yaml: unknown reason code 'bad_karma'" in p for p in problems)
     assert any("recommend.yaml: unknown channel code 'payday_loan'" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("fit_signals: [provident_fund,", "fit_signals: [need_amount,",
+         "fit_signals: 'need_amount' is not a yes/no profile field"),
+        ("fit_signals: [provident_fund,", "fit_signals: [is_student,",
+         "fit_signals: 'is_student' has no label in recommend.yaml signal_labels"),
+        ("not_when: {tax_rating:", "not_when: {tax_grade:",
+         "not_when: unknown field 'tax_grade' (not a profile field)"),
+    ],
+    ids=["signal-not-yes-no", "signal-without-label", "not-when-unknown-field"],
+)  # fmt: skip
+def test_catalog_fields_must_be_profile_fields(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(SHIPPED, root, ignore=shutil.ignore_patterns("__pycache__", "*.py", "index"))
+    assert check_knowledge(root) == []
+    catalog = (root / "catalog.yaml").read_text(encoding="utf-8")
+    assert old in catalog
+    (root / "catalog.yaml").write_text(catalog.replace(old, new, 1), "utf-8")
+    problems = check_knowledge(root)
+    assert any(expected in p for p in problems), problems

@@ -11,6 +11,7 @@ from bot.eligibility import EligibilityContext, eligible
 from bot.knowledge import Knowledge
 from bot.policy import borrows_for_business, refused_products, segments_for
 from bot.profile import Profile
+from bot.turn import Reason
 from knowledge import Product
 from knowledge.rules import Policy
 
@@ -113,6 +114,56 @@ def test_the_refusing_product_is_out(products: dict[str, Product], policy: Polic
     assert refused_products(policy, Profile(platform="jiebei")) == frozenset()
 
 
+def test_a_used_up_product_is_out(products: dict[str, Product], policy: Policy) -> None:
+    maxed = Profile(segment="consumer", platform="huabei", platform_maxed=True)
+    assert refused_products(policy, maxed) == {"huabei"}
+    assert not ok(products["huabei"], maxed, policy)
+    assert ok(products["jiebei"], maxed, policy)
+
+
+def test_siblings_are_out_when_the_reason_holds_for_the_lender(
+    knowledge: Knowledge, products: dict[str, Product], policy: Policy
+) -> None:
+    refused = Profile(segment="consumer", platform="jiebei", symptom="limit_closed")
+
+    def offered(product: str, reasons: list[Reason]) -> bool:
+        context = EligibilityContext.of(policy, refused, reasons=reasons, catalog=knowledge.catalog)
+        return eligible(products[product], refused, policy, context)
+
+    overdue = [Reason(code="overdue_record", label="", confidence=0.7, evidence="")]
+    local = [Reason(code="regulatory_limit", label="", confidence=0.9, evidence="")]
+    assert products["huabei"].provider == products["jiebei"].provider
+    assert not offered("huabei", overdue)  # same lender, lender-wide reason
+    assert offered("huabei", local)  # a reason of the one product only
+    assert offered("jd-jintiao", overdue)  # another lender
+
+
+def test_a_merchant_loan_needs_the_merchant_account(
+    products: dict[str, Product], policy: Policy
+) -> None:
+    loan = products["meituan-business-loan"]
+    shop = Profile(segment="sole_proprietor", need_purpose="working_capital")
+    assert not ok(loan, shop, policy)  # never on a guess
+    assert not ok(loan, shop.model_copy(update={"merchant_platforms": ["taobao"]}), policy)
+    assert ok(loan, shop.model_copy(update={"merchant_platforms": ["meituan"]}), policy)
+    jd = products["jd-business-loan-family"]
+    assert ok(jd, shop.model_copy(update={"merchant_platforms": ["jd", "alipay"]}), policy)
+
+
+def test_the_buyer_must_be_the_kind_the_product_finances(
+    products: dict[str, Product], policy: Policy
+) -> None:
+    factory = SME.model_copy(update={"need_purpose": "receivable_gap", "orders_in_hand": True})
+    soe = factory.model_copy(update={"buyer_types": ["soe"], "receivables_large_buyers": True})
+    government = factory.model_copy(update={"buyer_types": ["government"]})
+    assert not ok(products["gov-procurement-loan"], soe, policy)
+    assert ok(products["gov-procurement-loan"], government, policy)
+    assert ok(products["gov-procurement-loan"], factory, policy)  # unknown buyer: not a failure
+    for product in ("receivables-pledge-loan", "bank-factoring", "supply-chain-bill"):
+        assert ok(products[product], soe, policy), product
+    assert not ok(products["supply-chain-bill"], government, policy)
+
+
 def test_years_operating_minimum(products: dict[str, Product], policy: Policy) -> None:
     loan = requiring(products["webank-weiyedai"], years_operating_min=2)
     assert not ok(loan, SME.model_copy(update={"years_operating": 1.5}), policy)
@@ -171,3 +222,14 @@ def test_students(products: dict[str, Product], policy: Policy) -> None:
     student = CONSUMER.model_copy(update={"is_student": True})
     assert not ok(products["jiebei"], student, policy)
     assert ok(products["credit-card-spending"], student, policy)
+
+
+def test_no_property_still_leaves_receivables_as_collateral(
+    products: dict[str, Product], policy: Policy
+) -> None:
+    supplier = SME.model_copy(update={"collateral": [], "receivables_large_buyers": True})
+    assert ok(products["receivables-pledge-loan"], supplier, policy)
+    assert ok(products["bank-factoring"], supplier, policy)
+    assert not ok(products["property-mortgage-business-loan"], supplier, policy)
+    assert not ok(products["receivables-pledge-loan"], SME.model_copy(update={"collateral": []}),
+                  policy)  # fmt: skip

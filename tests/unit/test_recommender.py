@@ -180,3 +180,59 @@ def test_a_card_explains_the_fit(recommender: Recommender) -> None:
 def test_english_cards(recommender: Recommender) -> None:
     recs = recommender.recommend(Profile(segment="consumer", borrowing_to_repay=True), [], "en")
     assert recs[0].apr == "n/a (not a loan)"
+
+
+def _why(recs: list[Recommendation], product: str) -> str:
+    return next(r.why for r in recs if r.product == product)
+
+
+def test_a_central_soe_buyer_gets_receivables_finance_not_procurement(
+    recommender: Recommender,
+) -> None:
+    factory = Profile(segment="sme", need_purpose="receivable_gap", buyer_types=["soe"],
+                      receivables_large_buyers=True)  # fmt: skip
+    recs = recommender.recommend(factory, [])
+    products = [r.product for r in recs]
+    assert products[0] in {"receivables-pledge-loan", "bank-factoring", "supply-chain-bill"}
+    assert "gov-procurement-loan" not in products
+    assert "国企或央企" in recs[0].why  # the user's own buyer, named
+
+
+def test_provident_fund_and_payroll_surface_a_bank_consumer_loan(
+    recommender: Recommender,
+) -> None:
+    worker = Profile(segment="consumer", need_purpose="consumption", provident_fund=True,
+                     payroll_account=True)  # fmt: skip
+    recs = recommender.recommend(worker, [])
+    assert recs[0].product == "bank-online-consumer-loan"
+    assert "公积金" in recs[0].why and "代发" in recs[0].why
+    english = recommender.recommend(worker, [], lang="en")
+    assert "provident fund" in _why(english, "bank-online-consumer-loan")
+
+
+def test_why_names_the_users_facts(recommender: Recommender) -> None:
+    shop = Profile(segment="sme", need_purpose="working_capital", tax_rating="B",
+                   years_operating=3)  # fmt: skip
+    recs = recommender.recommend(shop, [])
+    assert "纳税信用B级" in _why(recs, "big-bank-tax-loan")
+    meituan = Profile(segment="sole_proprietor", need_purpose="working_capital",
+                      merchant_platforms=["meituan"])  # fmt: skip
+    assert "美团商家" in _why(recommender.recommend(meituan, []), "meituan-business-loan")
+
+
+def test_a_foreign_resident_is_not_asked_for_a_hukou_book(recommender: Recommender) -> None:
+    person = Profile(segment="consumer", need_purpose="consumption", residency="foreign")
+    for rec in _lenders(recommender.recommend(person, [])):
+        assert not any("户口" in m or "身份证" in m for m in rec.materials[1:]), rec.product
+        assert rec.materials[0].startswith("护照")
+    mainland = Profile(segment="consumer", need_purpose="consumption")
+    assert any("身份证" in m for r in recommender.recommend(mainland, []) for m in r.materials)
+
+
+def test_an_m_rated_taxpayer_is_not_told_to_reach_m(recommender: Recommender) -> None:
+    risky = [_reason("business_risk", 0.9)]
+    unrated = [r.product for r in recommender.recommend(Profile(segment="sme"), risky)]
+    assert "repair-tax-credit" in unrated
+    for rating in ("A", "B", "M"):
+        rated = Profile(segment="sme", tax_rating=rating)
+        assert "repair-tax-credit" not in [r.product for r in recommender.recommend(rated, risky)]
