@@ -1,4 +1,4 @@
-"""Meaning models: intent, segment, purpose, overdue status, reason hints and warning triggers,
+"""Meaning models: intent, segment, purpose, overdue status, dialogue act and question kind, reason hints and warning triggers,
 fitted locally (scikit-learn) on the labelled utterances in ``knowledge/training/*.jsonl``.
 
 Features are character n-grams (TF-IDF over 1-3 characters within word boundaries), which carry
@@ -28,12 +28,12 @@ from sklearn.model_selection import StratifiedKFold
 
 log = logging.getLogger(__name__)
 
-SINGLE_HEADS = ("intent", "segment", "purpose", "overdue")
+SINGLE_HEADS = ("intent", "segment", "purpose", "overdue", "act", "question")
 """One label per utterance (``None`` is a label: the text does not say)."""
 MULTI_HEADS = ("hints", "warnings")
 """Any number of labels per utterance."""
 NONE = "None"
-MODEL_VERSION = 3
+MODEL_VERSION = 4
 
 
 def load_utterances(training_dir: Path) -> list[dict[str, Any]]:
@@ -92,6 +92,8 @@ class Meaning:
 
     def best(self, head: str) -> tuple[str | None, float]:
         """The most probable label of a single-label head (None for the "does not say" label)."""
+        if not self.single.get(head):
+            return None, 0.0  # a model without this head (an older cache, a hand-built one)
         label, p = max(self.single[head].items(), key=lambda item: item[1])
         return (None if label == NONE else label), p
 

@@ -19,34 +19,72 @@ class Composer:
         """One template filled in."""
         return self.knowledge.template(lang, key, **values)
 
-    def compose(self, ctx: TurnContext, lead: str | None, lenders_allowed: bool) -> str:
-        """The reply body: lead, APR, diagnosis, plan, alternatives, answer, warnings, question."""
+    def compose(
+        self, ctx: TurnContext, lead: str | None, lenders_allowed: bool, recorded: str = ""
+    ) -> str:
+        """The reply body: lead, the direct answer, what was recorded, then the advice — whole
+        in the full view, only what changed in the delta view — warnings and the question."""
         lang = ctx.lang
         parts: list[str] = [lead] if lead else []
+        if ctx.answer is not None:
+            marks = "".join(ctx.markers.get(a, "") for a in ctx.answer.anchors)
+            first, _, rest = ctx.answer.text.partition("\n")
+            parts.append(first + marks + ("\n" + rest if rest else ""))
+        if recorded:
+            parts.append(self.text(lang, "recorded", facts=recorded))
         parts.append(self._apr(ctx))
-        parts.append(self._reasons(ctx))
-        recommendations = ctx.shown_recommendations
+        delta = ctx.view == "delta"
+        parts.append(self._reasons(ctx, "reasons_new_header" if delta else None))
+        if delta:
+            parts.append(self._dropped(ctx))
+        recommendations = ctx.visible_recommendations
         parts.append(self._plan(ctx))
-        if recommendations:
+        if recommendations and delta:
+            lines = [self.text(lang, "recs_changed_header")]
+            lines += [self._short(ctx, n, rec) for n, rec in enumerate(recommendations, 1)]
+            parts.append("\n".join(lines))
+        elif recommendations:
             header = "recs_header" if lenders_allowed else "recs_none_debt"
             lines = [self.text(lang, header)]
             lines += [self._recommendation(ctx, n, rec) for n, rec in enumerate(recommendations, 1)]
             parts.append("\n".join(lines))
-        if ctx.passages:
+        if ctx.passages and (ctx.answer is None or not delta):
             lines = [self.text(lang, "answer_header")]
+            used = set(ctx.answer.anchors) if ctx.answer else set()
             for passage in ctx.passages:
-                cite = ctx.markers.get(f"{passage.doc_id}#{passage.heading}", "")
+                anchor = f"{passage.doc_id}#{passage.heading}"
+                if anchor in used:
+                    continue
+                cite = ctx.markers.get(anchor, "")
                 lines.append(
                     self.text(lang, "passage_line", text=_excerpt(passage.text), cite=cite)
                 )
-            parts.append("\n".join(lines))
-        if ctx.warnings:
+            if len(lines) > 1:
+                parts.append("\n".join(lines))
+        warnings = ctx.visible_warnings
+        if warnings:
             lines = [self.text(lang, "warnings_header")]
-            lines += [self.text(lang, "warning_line", message=w.message) for w in ctx.warnings]
+            lines += [self.text(lang, "warning_line", message=w.message) for w in warnings]
             parts.append("\n".join(lines))
         if ctx.follow_up is not None:
             parts.append(self.text(lang, "follow_up", question=ctx.follow_up.question))
+        if delta and ctx.show_diagnosis:
+            parts.append(self.text(lang, "more_hint"))
         return "\n\n".join(p for p in parts if p)
+
+    def _dropped(self, ctx: TurnContext) -> str:
+        now = {r.code for r in ctx.shown_reasons}
+        before = [i[7:] for i in ctx.dialogue_before.shown if i.startswith("reason:")]
+        gone = [c for c in before if c not in now]
+        if not gone or not ctx.show_diagnosis:
+            return ""
+        sep = "、" if ctx.lang == "zh" else ", "
+        labels = sep.join(self.taxonomy.label("reasons", c, ctx.lang) for c in gone)
+        return self.text(ctx.lang, "reasons_dropped", labels=labels)
+
+    def _short(self, ctx: TurnContext, n: int, rec: Recommendation) -> str:
+        return self.text(ctx.lang, "rec_short", n=n, title=rec.title, why=rec.why, apr=rec.apr,
+                         cite=_marker(ctx, rec.citations))  # fmt: skip
 
     def _apr(self, ctx: TurnContext) -> str:
         apr, lang = ctx.apr, ctx.lang
@@ -58,13 +96,14 @@ class Composer:
             return self.text(lang, "apr_missing")
         return ""
 
-    def _reasons(self, ctx: TurnContext) -> str:
-        reasons, lang = ctx.shown_reasons, ctx.lang
+    def _reasons(self, ctx: TurnContext, header: str | None = None) -> str:
+        reasons, lang = ctx.visible_reasons, ctx.lang
         if not reasons:
             return ""
         below = self.knowledge.rules.diagnosis.possibility_below
         possible_only = all(r.confidence < below for r in reasons)
-        lines = [self.text(lang, "reasons_header_possible" if possible_only else "reasons_header")]
+        header = header or ("reasons_header_possible" if possible_only else "reasons_header")
+        lines = [self.text(lang, header)]
         for n, reason in enumerate(reasons, 1):
             cite = _marker(ctx, reason.citations)
             lines.append(self.text(lang, "reason_line", n=n, label=reason.label,
@@ -74,7 +113,7 @@ class Composer:
 
     def _plan(self, ctx: TurnContext) -> str:
         lang = ctx.lang
-        plan = [r for r in ctx.shown_recommendations if r.channel == "credit_improvement"]
+        plan = [r for r in ctx.visible_recommendations if r.channel == "credit_improvement"]
         if not plan:
             return ""
         lines = [self.text(lang, "plan_header")]

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 from knowledge.index import Chunk, Hit
 
+from .acts import ActReader
 from .classify import MeaningModel
 from .compose import Composer
 from .diagnose import Diagnoser
 from .guard import Guard
 from .knowledge import Knowledge
 from .recommend import Recommender
+from .respond import Responder
 from .retriever import Mode, Retriever
 from .understand import Understander
 
@@ -53,6 +55,8 @@ class Engine:
     guard: Guard
     composer: Composer
     retriever: Retriever
+    acts: ActReader
+    responder: Responder
     llm: LLMComposer | None = None
     llm_extract_timeout: float = 10.0
     meaning: MeaningModel | None = None
@@ -81,6 +85,8 @@ class Engine:
             guard=Guard(rules.guard, rules.policy),
             composer=Composer(knowledge),
             retriever=retriever,
+            acts=ActReader(rules.understanding),
+            responder=Responder(knowledge),
             llm=llm,
             llm_extract_timeout=llm_extract_timeout,
             meaning=meaning,

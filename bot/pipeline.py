@@ -16,13 +16,15 @@ from typing import TypeVar
 
 from knowledge.rules import Policy
 
+from .acts import QUESTION_KINDS, DialogueAct
 from .answers import answer_pending
 from .citations import Numbering, Resolver
 from .classify import Meaning
-from .context import Passage, TurnContext
+from .context import Passage, TurnContext, View
 from .engine import Engine
 from .followup import choose_follow_up, missing_fields
 from .policy import lenders_allowed
+from .respond import recorded
 from .turn import INTENTS, Reason, Recommendation, Turn
 from .understanding import EVIDENCE_MAX, Draft
 
@@ -125,14 +127,20 @@ def answer(ctx: TurnContext, engine: Engine) -> TurnContext:
 def merge(ctx: TurnContext, engine: Engine) -> TurnContext:
     """The profile with this message's facts (corrections win) and the dialogue state."""
     u = ctx.understanding
+    facts = dict(u.facts)
+    if facts.get("platform") == "bank" and ctx.previous.platform and "symptom" not in facts:
+        del facts["platform"]  # "去银行办税贷" names a place to go, not the lender that refused
     profile = ctx.previous.merged(
-        dict(u.facts),
+        facts,
         dict(u.evidence),
         dict(u.hints),
-        retracted=engine.understander.retracted(dict(u.facts)),
+        retracted=engine.understander.retracted(facts),
         guesses=dict(u.guesses),
     )
     dialogue = ctx.dialogue_before.skipping_pending() if u.skip else ctx.dialogue_before
+    named = tuple(p.id for p in engine.responder.named(ctx.text))
+    if named:
+        dialogue = dialogue.focusing(named)
     return dataclasses.replace(ctx, profile=profile, dialogue=dialogue)
 
 
@@ -144,7 +152,8 @@ def route(ctx: TurnContext, engine: Engine) -> TurnContext:
         key = "out_of_scope" if u.intent == "out_of_scope" else "thanks" if thanks else "greeting"
         # an out-of-scope message writes no facts (a stock tip is not a credit profile)
         profile = ctx.previous if u.intent == "out_of_scope" else profile
-        return dataclasses.replace(ctx, route="short", short_reply=key, profile=profile)
+        act = DialogueAct("out_of_scope" if u.intent == "out_of_scope" else "small_talk")
+        return dataclasses.replace(ctx, route="short", short_reply=key, profile=profile, act=act)
     stated = (
         profile.symptom,
         profile.need_amount,
@@ -152,7 +161,23 @@ def route(ctx: TurnContext, engine: Engine) -> TurnContext:
         profile.borrowing_to_repay,
     )
     show = u.intent in {*_ADVISING, "unsafe"} or any(v is not None for v in stated)
-    return dataclasses.replace(ctx, route="full", show_diagnosis=show)
+    act = _act(ctx, engine)
+    if act.kind == "summary":
+        show = True
+    # after a first full answer, a turn shows what changed; a summary shows everything again
+    view: View = "delta" if ctx.dialogue_before.shown and act.kind != "summary" else "full"
+    return dataclasses.replace(ctx, route="full", show_diagnosis=show, act=act, view=view)
+
+
+def _act(ctx: TurnContext, engine: Engine) -> DialogueAct:
+    """The dialogue act by the rules; the question kind by the meaning model when it is sure."""
+    act = engine.acts.read(ctx.text, ctx.understanding)
+    if act.kind != "asks" or ctx.meaning is None:
+        return act
+    label, p = ctx.meaning.best("question")
+    sure = label in QUESTION_KINDS and p >= _policy(engine).meaning.question
+    kind = next((k for k in QUESTION_KINDS if k == label), None) if sure else act.question
+    return DialogueAct("asks", kind or act.question)
 
 
 def diagnose(ctx: TurnContext, engine: Engine) -> TurnContext:
@@ -191,6 +216,9 @@ def follow_up(ctx: TurnContext, engine: Engine) -> TurnContext:
         question = choose_follow_up(
             engine.diagnoser, engine.recommender, ctx.profile, dialogue, ctx.lang
         )
+        asking = ctx.act is not None and ctx.act.kind == "asks"
+        if question is not None and asking and question.field == ctx.dialogue_before.pending:
+            question = None  # asked last turn; the user asked something else: do not nag
         if question is not None:
             dialogue = dialogue.asking(question.field)
     missing = tuple(missing_fields(engine.diagnoser, ctx.profile, dialogue))
@@ -199,7 +227,8 @@ def follow_up(ctx: TurnContext, engine: Engine) -> TurnContext:
 
 def retrieve(ctx: TurnContext, engine: Engine) -> TurnContext:
     """For a question about products or rules: passages that also match its words."""
-    if ctx.understanding.intent != "ask_product":
+    asking = ctx.act is not None and ctx.act.kind == "asks"
+    if ctx.understanding.intent != "ask_product" and not asking:
         return ctx
     hits = engine.retriever.search(ctx.text, 3)
     lexical = {h.chunk.chunk_id for h in engine.retriever.search(ctx.text, 10, mode="bm25")}
@@ -209,6 +238,11 @@ def retrieve(ctx: TurnContext, engine: Engine) -> TurnContext:
         if h.chunk.chunk_id in lexical
     )
     return dataclasses.replace(ctx, passages=passages)
+
+
+def respond(ctx: TurnContext, engine: Engine) -> TurnContext:
+    """The direct answer to a question: catalog fields, the diagnosis or the best passages."""
+    return dataclasses.replace(ctx, answer=engine.responder.answer(ctx))
 
 
 def cite(ctx: TurnContext, engine: Engine) -> TurnContext:
@@ -227,14 +261,22 @@ def cite(ctx: TurnContext, engine: Engine) -> TurnContext:
         ctx, reasons=anchored(ctx.reasons), recommendations=anchored(ctx.recommendations)
     )
     numbering = Numbering(resolve)
-    shown = ctx.shown_recommendations
-    numbering.add_all(r.citations[0] for r in ctx.shown_reasons if r.citations)
+    answer = ctx.answer
+    if answer is not None:  # the answer comes first, so do its sources
+        anchors = tuple(a if "#" in a else resolve.anchor(a) for a in answer.anchors)
+        answer = dataclasses.replace(answer, anchors=anchors)
+        numbering.add_all(anchors)
+    shown = ctx.visible_recommendations
+    numbering.add_all(r.citations[0] for r in ctx.visible_reasons if r.citations)
     numbering.add_all(r.citations[0] for r in shown if r.channel == "credit_improvement")
     numbering.add_all(r.citations[0] for r in shown if r.citations)
     for passage in ctx.passages or ():
         numbering.add_passage(passage)
     return dataclasses.replace(
-        ctx, citations=tuple(numbering.items), markers=MappingProxyType(dict(numbering.markers))
+        ctx,
+        answer=answer,
+        citations=tuple(numbering.items),
+        markers=MappingProxyType(dict(numbering.markers)),
     )
 
 
@@ -247,10 +289,18 @@ def compose(ctx: TurnContext, engine: Engine) -> TurnContext:
     lead = ctx.refusal
     if ctx.understanding.skip and ctx.dialogue_before.asked:
         lead = composer.text(ctx.lang, "skip_ack")
-    if ctx.understanding.intent == "ask_product" and not ctx.passages:
-        lead = composer.text(ctx.lang, "not_covered")
+    act = ctx.act
+    asked = act.kind == "asks" if act else ctx.understanding.intent == "ask_product"
+    unanswered = asked and ctx.answer is None
+    if unanswered and not ctx.passages and lead is None:
+        advised = act is not None and act.question in {"why_refused", "where_to_borrow"}
+        if not (advised and ctx.shown_recommendations):  # the advice itself answers those
+            lead = composer.text(ctx.lang, "not_covered_short")
     allowed = lenders_allowed(_policy(engine), ctx.profile)
-    return dataclasses.replace(ctx, draft=composer.compose(ctx, lead, allowed))
+    noted = recorded(ctx, engine.knowledge)
+    draft = composer.compose(ctx, lead, allowed, noted)
+    dialogue = ctx.dialogue.showing(ctx.shown_items()) if ctx.show_diagnosis else ctx.dialogue
+    return dataclasses.replace(ctx, draft=draft, dialogue=dialogue)
 
 
 def polish(ctx: TurnContext, engine: Engine) -> TurnContext:
@@ -282,6 +332,7 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("guard", guard),
     Stage("follow_up", follow_up),
     Stage("retrieve", retrieve, optional=True),
+    Stage("respond", respond),
     Stage("cite", cite),
     Stage("compose", compose, short=True),
     Stage("polish", polish),

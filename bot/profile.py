@@ -135,6 +135,11 @@ class Dialogue(BaseModel):
     """Fields the advisor has asked about, in order."""
     skipped: tuple[str, ...] = ()
     """Fields the user chose not to answer; never asked again."""
+    focus: tuple[str, ...] = ()
+    """The products the user named last (税贷, 保理): a later "多久能放款" asks about them."""
+    shown: tuple[str, ...] = ()
+    """What the last full or partial answer showed (``reason:code``, ``product:id``,
+    ``warning:code``): a later turn shows only what changed."""
 
     @property
     def pending(self) -> str | None:
@@ -144,6 +149,14 @@ class Dialogue(BaseModel):
     def asking(self, field: str) -> Dialogue:
         """This state after asking about ``field``."""
         return self.model_copy(update={"asked": (*self.asked, field)})
+
+    def focusing(self, products: tuple[str, ...]) -> Dialogue:
+        """This state after a message that names ``products``."""
+        return self.model_copy(update={"focus": products})
+
+    def showing(self, items: tuple[str, ...]) -> Dialogue:
+        """This state after a reply that shows ``items`` (the advice as it now stands)."""
+        return self.model_copy(update={"shown": items})
 
     def skipping_pending(self) -> Dialogue:
         """This state after the user skipped the pending question."""

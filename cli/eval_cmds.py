@@ -13,6 +13,7 @@ from rich.table import Table
 from bot.advisor import Advisor
 from bot.classify import load_utterances
 from bot.classify_eval import cross_validate
+from bot.conversation_eval import HEAD_CHARS, evaluate_conversations, load_conversations
 from bot.evaluation import evaluate_diagnosis, load_diagnosis_cases
 from bot.knowledge import load_knowledge
 from knowledge.index.evaluate import evaluate, load_cases
@@ -96,6 +97,49 @@ def eval_diagnosis(
                     console.print(f"  {metric}: {', '.join(ids)}")
 
 
+@eval_app.command("conversation")
+def eval_conversation(
+    cases_paths: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cases", help="YAML conversation set (repeatable); default: own and held-out."
+        ),
+    ] = None,
+    show_failures: Annotated[
+        bool, typer.Option("--failures", help="List failing conversation#turn ids.")
+    ] = False,
+) -> None:
+    """Print answer-present rate, repetition, reply length, English purity and fact accuracy."""
+    paths = cases_paths or [
+        EVAL_DIR / "conversations.yaml",
+        EVAL_DIR / "conversations_heldout.yaml",
+    ]
+    advisor = Advisor(settings(), index=open_index())
+    results = []
+    for path in paths:
+        conversations = load_conversations(path)
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task(f"evaluating {path.name}", total=len(conversations))
+            scores = evaluate_conversations(
+                advisor, conversations, on_conversation=functools.partial(bar.advance, task)
+            )
+        results.append((f"{path.stem} ({scores.conversations}/{scores.turns})", scores))
+    table = Table("metric", *(name for name, _ in results), title="conversation")
+    for label, attr, form in _CONVERSATION_METRICS:
+        table.add_row(label, *(form.format(getattr(s, attr)) for _, s in results))
+    console.print(table)
+    console.print(
+        f"answer first: a question's expected words within the first {HEAD_CHARS} characters "
+        "of the reply body; similarity: difflib ratio of consecutive bodies (not on a summary)."
+    )
+    if show_failures:
+        for name, scores in results:
+            console.print(name)
+            for metric, ids in scores.failures.items():
+                if ids:
+                    console.print(f"  {metric}: {', '.join(ids)}")
+
+
 @eval_app.command("models")
 def eval_models(
     folds: Annotated[int, typer.Option(min=2, max=10, help="Cross-validation folds.")] = 5,
@@ -123,6 +167,22 @@ _METRICS = (
     ("forbidden-channel rate", "forbidden_rate"),
     ("warnings recall", "warnings_recall"),
     ("fact accuracy", "fact_accuracy"),
+)
+
+
+_CONVERSATION_METRICS = (
+    ("questions with expected words", "questions", "{:d}"),
+    ("answer present, reply opening", "answer_first", "{:.3f}"),
+    ("answer present, anywhere", "answer_anywhere", "{:.3f}"),
+    ("median similarity, consecutive", "median_similarity", "{:.3f}"),
+    ("share of pairs > 0.9 similar", "repeated_share", "{:.3f}"),
+    ("median body chars", "median_chars", "{:.0f}"),
+    ("p90 body chars", "p90_chars", "{:.0f}"),
+    ("English replies", "english_replies", "{:d}"),
+    ("English purity (letters)", "english_purity", "{:.3f}"),
+    ("English replies with no Chinese", "english_clean", "{:.3f}"),
+    ("facts stated", "facts", "{:d}"),
+    ("fact accuracy per turn", "fact_accuracy", "{:.3f}"),
 )
 
 

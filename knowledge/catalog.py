@@ -155,6 +155,8 @@ class Product(_Strict):
 
     id: str = Field(pattern=_ID)
     name: str
+    aliases: list[str] = []
+    """What users call it (税贷, 保理, tax loan): how a question names the product in focus."""
     provider: str
     licence: str
     channel: str

@@ -168,6 +168,8 @@ class MeaningThresholds(_Strict):
     """The model's intent replaces the rules' at this probability (never for unsafe or cost)."""
     warning: float = Field(ge=0, le=1)
     """A warning trigger the guard's phrases missed is raised at this probability."""
+    question: float = Field(default=0.35, ge=0, le=1)
+    """The model's question kind replaces the rules' at this probability."""
 
 
 class OverIndebted(_Strict):
@@ -253,6 +255,12 @@ class UnderstandingRules(_Strict):
     regions: list[str]
     intents: dict[str, list[str]]
     skip_phrases: list[str]
+    acts: dict[str, list[str]] = {}
+    """Dialogue-act cues: ``summary``, ``corrects``, ``question_cues`` (bot/acts.py)."""
+    question_order: list[str] = []
+    """Question kinds in the order tried; the first whose phrases are found wins."""
+    questions: dict[str, list[str]] = {}
+    """Question kind -> the words that ask it (多久 -> speed, 利率 -> cost)."""
     retractions: dict[str, dict[Any, list[str]]]
     answers: dict[str, Any]
 

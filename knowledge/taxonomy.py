@@ -21,6 +21,7 @@ SECTIONS = (
     "buyer_types",
     "merchant_platforms",
     "residency",
+    "fields",
 )
 
 

@@ -31,7 +31,7 @@ def _recording(log: list[str]) -> tuple[Stage, ...]:
 def test_pipeline_order_and_short_flags() -> None:
     assert [s.name for s in PIPELINE] == [
         "understand", "classify", "extract", "answer", "merge", "route", "diagnose", "recommend", "guard",
-        "follow_up", "retrieve", "cite", "compose", "polish",
+        "follow_up", "retrieve", "respond", "cite", "compose", "polish",
     ]  # fmt: skip
     assert [s.name for s in PIPELINE if s.short] == SHORT_STAGES
 
@@ -64,9 +64,10 @@ def test_run_carries_the_dialogue_into_the_next_turn(engine: Engine) -> None:
     second = run(
         TurnContext(text="跳过", previous=first.profile, dialogue_before=first.dialogue), engine
     )
-    assert second.dialogue == Dialogue(
-        asked=("inquiries_recent", "need_purpose"), skipped=("inquiries_recent",)
-    )
+    assert second.dialogue.asked == ("inquiries_recent", "need_purpose")
+    assert second.dialogue.skipped == ("inquiries_recent",)
+    assert second.dialogue.shown == first.dialogue.shown != ()  # the advice shown stays known
+    assert second.view == "delta"
     assert second.profile.inquiries_recent is None
     assert second.profile.known() == first.profile.known()
     assert second.reply.startswith(engine.knowledge.template("zh", "skip_ack"))

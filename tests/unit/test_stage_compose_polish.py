@@ -67,7 +67,7 @@ def test_compose_acknowledges_a_skip(engine: Engine) -> None:
 
 def test_compose_says_not_covered_for_a_question_without_passages(engine: Engine) -> None:
     ctx = make_ctx("量子物理是什么", u=understanding(intent="ask_product"), passages=())
-    assert pipeline.compose(ctx, engine).draft == _tpl(engine, "not_covered")
+    assert pipeline.compose(ctx, engine).draft == _tpl(engine, "not_covered_short")
 
 
 def test_compose_quotes_passages_with_their_markers(engine: Engine) -> None:
