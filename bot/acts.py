@@ -78,7 +78,7 @@ class ActReader:
             return DialogueAct("small_talk")
         kind = self.question_kind(lowered)
         asking = "question_cues" in cues or u.intent in {"compute_cost", "unsafe"}
-        if "corrects" in cues and u.facts and not asking:
+        if "corrects" in cues and not asking:
             return DialogueAct("corrects")
         if asking:
             return DialogueAct("asks", kind or _BY_INTENT.get(u.intent))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Segment = Literal["consumer", "sole_proprietor", "sme"]
 Overdue = Literal["none", "past", "current"]
@@ -112,7 +112,17 @@ class Profile(BaseModel):
         data["hints"] = {**kept, **(hints or {})}
         kept_guesses = {k: v for k, v in self.guesses.items() if k not in (retracted or set())}
         data["guesses"] = {**kept_guesses, **(guesses or {})}
-        return Profile.model_validate(data)
+        try:
+            return Profile.model_validate(data)
+        except ValidationError as exc:
+            # a value out of range (芝麻分 "1") is not a fact: keep what was known before
+            bad = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+            for name in bad & set(facts):
+                data[name] = getattr(self, name)
+                data["evidence"].pop(name, None)
+                if name in self.evidence:
+                    data["evidence"][name] = self.evidence[name]
+            return Profile.model_validate(data)
 
     @property
     def is_business(self) -> bool:

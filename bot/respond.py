@@ -24,7 +24,8 @@ CATALOG_KINDS = frozenset(
     {"amount", "cost", "speed", "materials", "eligibility", "collateral_guarantee", "compare"}
 )
 _SENTENCE = re.compile(r"[^。！？!?；\n]+[。！？!?；]?")
-_DEBRIS = re.compile(r"^\s*([|#>*\-]|\d+[.、)]\s*\*\*|\*\*[^*]+\*\*\s*$)")
+_DEBRIS = re.compile(r"^\s*(\||#|>|[-*_]{3,}\s*$|\*\*[^*]+\*\*[：:]?\s*$)")
+"""Lines that are table rows, headings, quotes, rules or a bold label alone: not sentences."""
 _MARKUP = re.compile(r"\*\*|__|`|\[(\d+)\]|^\s*[-*]\s+|^\s*\d+[.、)]\s+")
 
 
