@@ -40,6 +40,8 @@ class Knowledge:
     documents: Mapping[str, KnowledgeDoc]
     rules: Rules
     templates: Mapping[str, Mapping[str, Any]]
+    topics: frozenset[str] = frozenset()
+    """Domain words that name a topic (征信异议, 保理...): lexicon words that are not attributes."""
 
     def template(self, lang: str, key: str, **values: object) -> str:
         """One reply template filled in."""
@@ -144,4 +146,11 @@ def load_knowledge(knowledge_dir: Path, prompts_dir: Path) -> Knowledge:
         documents={d.id: d for d in load_documents(knowledge_dir / "docs")},
         rules=rules,
         templates=_templates(prompts_dir),
+        topics=_topics(knowledge_dir),
     )
+
+
+def _topics(knowledge_dir: Path) -> frozenset[str]:
+    lexicon = yaml.safe_load((knowledge_dir / "lexicon.yaml").read_text(encoding="utf-8")) or {}
+    attributes = set(lexicon.get("attribute_words") or [])
+    return frozenset(w for w in lexicon.get("words") or [] if w not in attributes)

@@ -47,6 +47,20 @@ def sentences(text: str, limit: int = 220) -> str:
     return "".join(kept)
 
 
+_ELLIPTIC_WORDS = 7
+
+
+def elliptic(text: str, topics: frozenset[str]) -> bool:
+    """A question with no topic of its own ("大概多久能放款", "how fast?"): about the product in
+    focus. One that names a domain topic ("征信异议多久出结果") or is long is for the documents."""
+    if any(topic in text for topic in topics):
+        return False
+    cjk = re.findall(r"[\u4e00-\u9fff]", text)
+    if cjk:
+        return len(cjk) <= 14
+    return len(re.findall(r"[A-Za-z]+", text)) <= _ELLIPTIC_WORDS
+
+
 class Responder:
     """Builds the direct answer for a context whose act is a question."""
 
@@ -95,8 +109,12 @@ class Responder:
             lenders = [r for r in ctx.recommendations if r.channel != "credit_improvement"]
             if lenders and not named:
                 return self._where(ctx)
-        remembered = [self.products[i] for i in ctx.dialogue.focus if i in self.products]
-        focus = next(iter(named or remembered), None) or self._top(ctx)
+        focus = named[0] if named else None
+        if focus is None and elliptic(ctx.text, self.knowledge.topics):
+            # "多久能放款" asks about the product in focus, else the top recommendation;
+            # a question with a topic of its own ("征信异议多久出结果") is for the documents
+            remembered = [self.products[i] for i in ctx.dialogue.focus if i in self.products]
+            focus = next(iter(remembered), None) or self._top(ctx)
         if kind in CATALOG_KINDS and focus is not None:
             text = self._field(focus, kind, lang)
             if text:
