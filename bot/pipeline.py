@@ -22,6 +22,7 @@ from .classify import Meaning
 from .context import Passage, TurnContext
 from .engine import Engine
 from .followup import choose_follow_up, missing_fields
+from .observe import TurnObserver
 from .policy import lenders_allowed
 from .turn import INTENTS, Reason, Recommendation, Turn
 from .understanding import EVIDENCE_MAX, Draft
@@ -288,21 +289,31 @@ PIPELINE: tuple[Stage, ...] = (
 )
 
 
-def run(ctx: TurnContext, engine: Engine, stages: tuple[Stage, ...] = PIPELINE) -> TurnContext:
+def run(
+    ctx: TurnContext,
+    engine: Engine,
+    stages: tuple[Stage, ...] = PIPELINE,
+    observer: TurnObserver | None = None,
+) -> TurnContext:
     """Run the stages in order (only the short ones once the route is short).
 
     A turn has a time budget: once it is spent, optional stages are skipped and the LLM is not
-    called, so a costly message still gets the template answer in bounded time.
+    called, so a costly message still gets the template answer in bounded time. With an
+    ``observer``, each stage that ran is reported with its duration.
     """
-    deadline = time.monotonic() + engine.turn_budget
+    clock = time.monotonic
+    deadline = clock() + engine.turn_budget
     for stage in stages:
         if ctx.route == "short" and not stage.short:
             continue
-        if time.monotonic() > deadline and (stage.optional or stage.name == "polish"):
+        started = clock()
+        if started > deadline and (stage.optional or stage.name == "polish"):
             ctx = dataclasses.replace(ctx, over_budget=True)
             if stage.optional:
                 continue
         ctx = stage.run(ctx, engine)
+        if observer is not None:
+            observer.stage_finished(stage.name, clock() - started)
     return ctx
 
 
