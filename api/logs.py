@@ -92,8 +92,8 @@ def configure_logging(log_format: LogFormat, stream: IO[str] | None = None) -> N
     """
     install_request_ids()
     chosen = formatter(log_format)
-    server = logging.getLogger("uvicorn.error")
-    level = server.level if server.handlers and server.level else logging.INFO
+    served = bool(logging.getLogger("uvicorn").handlers)  # uvicorn configured its logging
+    level = logging.getLogger("uvicorn.error").getEffectiveLevel() if served else logging.INFO
     for name in APP_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if not isinstance(h, _AppHandler)]

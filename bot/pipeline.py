@@ -190,7 +190,7 @@ def follow_up(ctx: TurnContext, engine: Engine) -> TurnContext:
     dialogue = ctx.dialogue
     if ctx.understanding.intent in _ADVISING and ctx.refusal is None:
         question = choose_follow_up(
-            engine.diagnoser, engine.recommender, ctx.profile, dialogue, ctx.lang
+            engine.diagnoser, engine.recommender, ctx.profile, dialogue, ctx.lang, engine.replays
         )
         if question is not None:
             dialogue = dialogue.asking(question.field)
