@@ -11,7 +11,8 @@ Families (all prefixed ``finadvisor_``):
 - ``rate_limited_total{route}``: requests answered 429;
 - ``llm_fallbacks_total{reason}``: turns that kept the template reply although an LLM is
   configured (timeout, error, rejected, over_budget: ``bot.observe.LlmFallback``);
-- ``index_chunks``, ``index_documents``: size of the loaded search index.
+- ``index_chunks``, ``index_documents``: size of the loaded search index;
+- with one process, prometheus-client's ``process_*`` figures (RSS, CPU, open files).
 
 Each app has its own registry. With several worker processes (``finadvisor serve --workers N``)
 prometheus-client's multiprocess mode is used: ``PROMETHEUS_MULTIPROC_DIR`` is set (under the

@@ -70,7 +70,6 @@ class Load:
         self.latencies: list[float] = []
         self.acknowledged: dict[str, list[str]] = {}
         self.errors = 0
-        self.down = asyncio.Event()
 
     async def open_sessions(self, client: httpx.AsyncClient, count: int) -> list[str]:
         """Start ``count`` sessions (their first turn is acknowledged like any other)."""
