@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -70,6 +71,7 @@ class Load:
         self.latencies: list[float] = []
         self.acknowledged: dict[str, list[str]] = {}
         self.errors = 0
+        self.error_kinds: Counter[str] = Counter()
 
     async def open_sessions(self, client: httpx.AsyncClient, count: int) -> list[str]:
         """Start ``count`` sessions (their first turn is acknowledged like any other)."""
@@ -102,8 +104,9 @@ class Load:
                     response = await client.post(
                         f"{self.url}/v1/chat", json={"session_id": session, "message": text}
                     )
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     self.errors += 1
+                    self.error_kinds[type(exc).__name__] += 1
                     await self.wait_up(client)
                     continue
                 if response.status_code == 200:
@@ -113,6 +116,7 @@ class Load:
                         on_progress()
                 else:
                     self.errors += 1
+                    self.error_kinds[f"HTTP {response.status_code}"] += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
@@ -226,7 +230,8 @@ async def run(args: argparse.Namespace, url: str, servers: list[subprocess.Popen
           " turns after the sessions opened; includes the restart with --kill)")  # fmt: skip
     print(f"latency p50 {percentile(ordered, 0.5):.0f} ms, p95 {percentile(ordered, 0.95):.0f} ms,"
           f" p99 {percentile(ordered, 0.99):.0f} ms; mean {statistics.fmean(ordered) * 1000:.0f} ms")  # fmt: skip
-    print(f"errors (not acknowledged) {load.errors}")
+    kinds = ", ".join(f"{kind} x{n}" for kind, n in load.error_kinds.most_common())
+    print(f"errors (not acknowledged) {load.errors}" + (f": {kinds}" if kinds else ""))
     print(f"server RSS {rss_before:.0f} MiB before, {rss_after:.0f} MiB after (all processes)")
     print(f"acknowledged {acknowledged}, stored {stored}")
     if args.kill:
