@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import IO, Any, Literal
 
 from bot.pii import PiiLogFilter
@@ -83,17 +85,19 @@ class _AppHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Set by ``StreamHandler.__init__``; the explicit stream is kept in ``_explicit``."""
 
 
-def configure_logging(log_format: LogFormat, stream: IO[str] | None = None) -> None:
+def configure_logging(log_format: LogFormat, stream: IO[str] | None = None) -> Callable[[], None]:
     """Request ids on every record; app and server records in one format, at the server's level.
 
     The app's loggers (``api``, ``bot``…) get one handler and the level uvicorn was started with
     (``--log-level``; INFO outside uvicorn); uvicorn's own handlers keep their streams but take
-    the same formatter, so access lines carry the request id too.
+    the same formatter, so access lines carry the request id too. Returns the undo (the app's
+    lifespan calls it at shutdown, so an app leaves no handler behind in its process).
     """
     install_request_ids()
     chosen = formatter(log_format)
     served = bool(logging.getLogger("uvicorn").handlers)  # uvicorn configured its logging
     level = logging.getLogger("uvicorn.error").getEffectiveLevel() if served else logging.INFO
+    undo: list[Callable[[], None]] = []
     for name in APP_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if not isinstance(h, _AppHandler)]
@@ -101,8 +105,20 @@ def configure_logging(log_format: LogFormat, stream: IO[str] | None = None) -> N
         handler.setFormatter(chosen)
         handler.addFilter(PiiLogFilter())
         logger.addHandler(handler)
+        undo.append(partial(_restore, logger, handler, logger.level))
         logger.setLevel(level)
-        logger.propagate = True
     for name in SERVER_LOGGERS:
-        for handler in logging.getLogger(name).handlers:
-            handler.setFormatter(chosen)
+        for server_handler in logging.getLogger(name).handlers:
+            undo.append(partial(server_handler.setFormatter, server_handler.formatter))
+            server_handler.setFormatter(chosen)
+
+    def restore() -> None:
+        for step in reversed(undo):
+            step()
+
+    return restore
+
+
+def _restore(logger: logging.Logger, handler: logging.Handler, level: int) -> None:
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -57,13 +57,16 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_format)
+        restore_logging = configure_logging(settings.log_format)
         install_log_masking()
         if app.state.advisor is None:
             app.state.advisor = Advisor(settings)
         app.state.advisor.observer = metrics
         _ = app.state.advisor.index  # build or load the search index before the first request
-        yield
+        try:
+            yield
+        finally:
+            restore_logging()
 
     app = FastAPI(
         title="finadvisor",
