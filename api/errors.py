@@ -56,6 +56,13 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     return 422, f"Field '{where}' is invalid ({first.get('msg', 'bad value')}); fix it and retry."
 
 
+def _count_failure(request: Request, exc: Exception) -> None:
+    """Count a server-side failure in the app's metrics (unhandled ones are counted outside)."""
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.error(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a one-sentence JSON error."""
 
@@ -79,6 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return error(413, str(exc))
         if isinstance(exc, EmptyInputError | InputError):
             return error(422, str(exc))
+        _count_failure(request, exc)
         if isinstance(exc, SessionError | RetrievalError):
             log.error("backend failure: %s", exc)
             return error(503, "The advisor's storage is unavailable right now; try again shortly.")

@@ -1,6 +1,7 @@
 """The FastAPI app factory: API routers, the web chat page, chat-platform webhooks, limits.
 
-Every request passes, outermost first: ``SecurityHeaders`` (CSP and friends on every answer),
+Every request passes, outermost first: ``RequestContext`` (request id, interface, timing for
+``/metrics``), ``SecurityHeaders`` (CSP and friends on every answer),
 ``RateLimitMiddleware`` (429 per client), ``RequestBodyGuard`` (413/408/400 before parsing),
 then the routes; ``/v1`` routes also need an API key when ``FINADVISOR_API_KEYS`` is set.
 """
@@ -20,13 +21,18 @@ from bot.advisor import Advisor
 from bot.pii import PiiLogFilter
 from bot.session_keys import SessionKeys
 from core.settings import Settings, get_settings
+from knowledge.index import SearchIndex
 
 from .body import RequestBodyGuard
 from .deps import require_api_key
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
+from .logs import configure_logging
+from .metrics import Metrics
+from .metrics import router as metrics_router
 from .openapi import install_openapi
 from .ratelimit import RateLimiter, RateLimitMiddleware
+from .request_context import RequestContext
 from .routes import catalog, chat, diagnose, docs, health, openai, search, sessions
 from .schemas import errors
 
@@ -51,11 +57,16 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        restore_logging = configure_logging(settings.log_format)
         install_log_masking()
         if app.state.advisor is None:
             app.state.advisor = Advisor(settings)
+        app.state.advisor.observer = metrics
         _ = app.state.advisor.index  # build or load the search index before the first request
-        yield
+        try:
+            yield
+        finally:
+            restore_logging()
 
     app = FastAPI(
         title="finadvisor",
@@ -67,6 +78,9 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     )
     app.state.settings = settings
     app.state.advisor = advisor
+    metrics = app.state.metrics = Metrics(lambda: _loaded_index(app))
+    if advisor is not None:
+        advisor.observer = metrics
     app.state.session_keys = SessionKeys.from_settings(settings)
     app.state.api_keys = settings.api_key_set()
     limiter = app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.client_ip_header)
@@ -77,6 +91,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             module.router, dependencies=[Depends(require_api_key)], responses=guarded
         )
     app.include_router(health.router)
+    app.include_router(metrics_router)
     from .integrations import mount_integrations
 
     mount_integrations(app, settings)
@@ -94,4 +109,13 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     app.add_middleware(RequestBodyGuard, limit=MAX_BODY_BYTES, timeout=settings.body_timeout)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestContext, metrics=metrics, root=app)
     return app
+
+
+def _loaded_index(app: FastAPI) -> SearchIndex | None:
+    """The advisor's search index once it is loaded (a scrape never builds it)."""
+    advisor: Advisor | None = app.state.advisor
+    if advisor is None or "index" not in advisor.__dict__:
+        return None
+    return advisor.index

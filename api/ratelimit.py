@@ -25,7 +25,7 @@ from bot import messages
 
 from .errors import error
 
-EXEMPT_PREFIXES = ("/healthz", "/static", "/docs", "/openapi.json", "/redoc")
+EXEMPT_PREFIXES = ("/healthz", "/metrics", "/static", "/docs", "/openapi.json", "/redoc")
 CHARS_PER_HIT = 500
 
 

@@ -22,6 +22,7 @@ from .engine import Engine, LazyRetriever
 from .knowledge import Knowledge, load_knowledge
 from .llm import load_chat_model, resolve_llm
 from .llm_compose import LLMComposer
+from .observe import TurnObserver, llm_fallback
 from .pii import PiiLogFilter
 from .pipeline import run, to_turn
 from .profile import Profile
@@ -57,6 +58,8 @@ class Advisor:
         self.documents = self.knowledge.documents
         self.catalog = self.knowledge.catalog
         self.taxonomy = self.knowledge.taxonomy
+        self.observer: TurnObserver | None = None
+        """Told of every stage's duration and every answered turn (the API's metrics)."""
 
     @cached_property
     def llm(self) -> LLMComposer | None:
@@ -99,7 +102,7 @@ class Advisor:
         with self.store.hold(session_id):
             state = self.store.load(session_id)
             start = TurnContext(text=text, previous=state.profile, dialogue_before=state.dialogue)
-            ctx = run(start, self.engine)
+            ctx = run(start, self.engine, observer=self.observer)
             turn = to_turn(ctx, session_id)
             self.store.append_turns(
                 session_id,
@@ -114,13 +117,16 @@ class Advisor:
                 ],
                 dialogue=turn.dialogue,
             )  # fmt: skip
+        self._observe(ctx)
         log.info("turn session=%s intent=%s reasons=%s", session_id, turn.intent,
                  [r.code for r in turn.reasons])  # fmt: skip
         return turn
 
     def diagnose(self, text: str) -> Turn:
         """A one-shot diagnosis without a session (the ``diagnose`` contract)."""
-        return to_turn(run(TurnContext(text=self._checked(text)), self.engine))
+        ctx = run(TurnContext(text=self._checked(text)), self.engine, observer=self.observer)
+        self._observe(ctx)
+        return to_turn(ctx)
 
     def profile(self, session_id: str) -> Profile:
         """The profile stored for a session."""
@@ -129,6 +135,11 @@ class Advisor:
     def reset(self, session_id: str) -> bool:
         """Forget a session."""
         return self.store.delete(session_id)
+
+    def _observe(self, ctx: TurnContext) -> None:
+        if self.observer is not None:
+            fallback = llm_fallback(ctx, self.engine.llm is not None)
+            self.observer.turn_finished(ctx.understanding.intent, fallback)
 
     def _checked(self, text: str) -> str:
         lang = "en" if re.search(r"[A-Za-z]", text or "") and not _CJK.search(text) else "zh"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from .acts import ActReader
 from .classify import MeaningModel
 from .compose import Composer
 from .diagnose import Diagnoser
+from .followup import ReplayCache
 from .guard import Guard
 from .knowledge import Knowledge
 from .recommend import Recommender
@@ -62,6 +63,8 @@ class Engine:
     meaning: MeaningModel | None = None
     turn_budget: float = 10.0
     """Seconds a turn may spend before optional stages and the LLM are skipped."""
+    replays: ReplayCache = field(default_factory=ReplayCache)
+    """The follow-up search's replays already computed (``bot.followup.ReplayCache``)."""
 
     @classmethod
     def build(

@@ -7,6 +7,9 @@ largest expected change wins. Answered or skipped fields are never asked.
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from .diagnose import Diagnoser
@@ -24,6 +27,37 @@ def _signature(diagnoser: Diagnoser, recommender: Recommender, profile: Profile)
         tuple(r.code for r in reasons[:3]),
         tuple(recommender.channel_ranking(profile, reasons, 3)),
     )
+
+
+class ReplayCache:
+    """Signatures of profiles already replayed, most recent kept (bounded), for one engine.
+
+    A signature depends only on the profile's facts, hints and guesses (never on the evidence
+    text) and on the date (programmes open and close), so those are the key. Users who state the
+    same facts, and a user answering the question just asked, replay profiles seen before.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str], tuple[Any, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def signature(
+        self, diagnoser: Diagnoser, recommender: Recommender, profile: Profile
+    ) -> tuple[Any, ...]:
+        """``_signature`` of ``profile``, computed once per key."""
+        key = (dt.date.today().isoformat(), profile.model_dump_json(exclude={"evidence"}))
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        computed = _signature(diagnoser, recommender, profile)
+        with self._lock:
+            self._entries[key] = computed
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return computed
 
 
 def _distance(a: tuple[Any, ...], b: tuple[Any, ...]) -> float:
@@ -55,9 +89,11 @@ def choose_follow_up(
     profile: Profile,
     dialogue: Dialogue,
     lang: str = "zh",
+    replays: ReplayCache | None = None,
 ) -> FollowUp | None:
     """The single best question to ask next, or None when no answer would change anything."""
-    base = _signature(diagnoser, recommender, profile)
+    replays = replays or ReplayCache(size=0)
+    base = replays.signature(diagnoser, recommender, profile)
     best: tuple[float, str] | None = None
     for field in missing_fields(diagnoser, profile, dialogue):
         options = diagnoser.questions[field].options
@@ -67,7 +103,7 @@ def choose_follow_up(
         for value in options:
             # options come from our own data and are valid values: no re-validation needed
             hypothetical = profile.model_copy(update={field: value})
-            changes.append(_distance(base, _signature(diagnoser, recommender, hypothetical)))
+            changes.append(_distance(base, replays.signature(diagnoser, recommender, hypothetical)))
         if not changes:
             continue
         expected = sum(changes) / len(changes)

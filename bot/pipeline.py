@@ -23,6 +23,7 @@ from .classify import Meaning
 from .context import Passage, TurnContext, View
 from .engine import Engine
 from .followup import choose_follow_up, missing_fields
+from .observe import TurnObserver
 from .policy import lenders_allowed
 from .respond import recorded
 from .turn import INTENTS, Reason, Recommendation, Turn
@@ -214,7 +215,7 @@ def follow_up(ctx: TurnContext, engine: Engine) -> TurnContext:
     dialogue = ctx.dialogue
     if ctx.understanding.intent in _ADVISING and ctx.refusal is None:
         question = choose_follow_up(
-            engine.diagnoser, engine.recommender, ctx.profile, dialogue, ctx.lang
+            engine.diagnoser, engine.recommender, ctx.profile, dialogue, ctx.lang, engine.replays
         )
         asking = ctx.act is not None and ctx.act.kind == "asks"
         if question is not None and asking and question.field == ctx.dialogue_before.pending:
@@ -339,21 +340,31 @@ PIPELINE: tuple[Stage, ...] = (
 )
 
 
-def run(ctx: TurnContext, engine: Engine, stages: tuple[Stage, ...] = PIPELINE) -> TurnContext:
+def run(
+    ctx: TurnContext,
+    engine: Engine,
+    stages: tuple[Stage, ...] = PIPELINE,
+    observer: TurnObserver | None = None,
+) -> TurnContext:
     """Run the stages in order (only the short ones once the route is short).
 
     A turn has a time budget: once it is spent, optional stages are skipped and the LLM is not
-    called, so a costly message still gets the template answer in bounded time.
+    called, so a costly message still gets the template answer in bounded time. With an
+    ``observer``, each stage that ran is reported with its duration.
     """
-    deadline = time.monotonic() + engine.turn_budget
+    clock = time.monotonic
+    deadline = clock() + engine.turn_budget
     for stage in stages:
         if ctx.route == "short" and not stage.short:
             continue
-        if time.monotonic() > deadline and (stage.optional or stage.name == "polish"):
+        started = clock()
+        if started > deadline and (stage.optional or stage.name == "polish"):
             ctx = dataclasses.replace(ctx, over_budget=True)
             if stage.optional:
                 continue
         ctx = stage.run(ctx, engine)
+        if observer is not None:
+            observer.stage_finished(stage.name, clock() - started)
     return ctx
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from core.errors import ConfigError
 from core.settings import Settings
 
+from .pii import mask_pii
+
 ISSUED = re.compile(r"s-[0-9a-f]{40}")
 SECRET_FILE = "session.key"
 SECRET_BYTES = 32
@@ -71,8 +73,15 @@ class SessionKeys:
 
     @staticmethod
     def issue() -> str:
-        """A fresh REST session id with 160 random bits."""
-        return "s-" + secrets.token_hex(20)
+        """A fresh REST session id with 160 random bits.
+
+        An id whose digits read as a phone or card number would come back masked in every
+        answer (and the client could not continue), so such a draw is replaced.
+        """
+        while True:
+            candidate = "s-" + secrets.token_hex(20)
+            if mask_pii(candidate) == candidate:
+                return candidate
 
     @staticmethod
     def is_issued_form(session_id: str) -> bool:

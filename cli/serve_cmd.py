@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -13,11 +14,27 @@ from bot.knowledge import check_knowledge
 from .common import EXIT_PROBLEMS, console, err_console, settings
 from .index_cmds import open_index
 
+# uvicorn kills a worker that does not answer its supervisor's ping within this time; a spawned
+# worker answers only after importing the CLI and the engine, which takes more than uvicorn's
+# default 5 s on a busy machine (workers were then killed and respawned in a loop).
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels (the app's loggers follow the server's)."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes.")] = 1,
+    log_level: Annotated[LogLevel, typer.Option(help="Of the server and the app.")] = LogLevel.info,
 ) -> None:
     """Start the server (builds the search index first when it is missing or stale)."""
     knowledge_dir = settings().knowledge_dir
@@ -31,6 +48,11 @@ def serve(
     config = settings()
     if config.meaning_models:  # fitted once here (seconds), then every worker loads the cache
         load_meaning_model(config.knowledge_dir / "training", config.meaning_cache_dir)
+    from api.metrics import multiprocess_dir, prepare_multiprocess_dir
+
+    if workers > 1 and multiprocess_dir() is None:  # /metrics then sums over every worker
+        prepare_multiprocess_dir(config.data_dir / "metrics")
     console.print(f"finadvisor: open http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run("api:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False)  # fmt: skip
+                log_level=log_level.value, proxy_headers=False,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)  # fmt: skip

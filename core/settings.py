@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
     )
     max_sessions: int = Field(
         default=100_000, ge=1, description="Most sessions kept; the oldest are forgotten first."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Server log lines as text or as one JSON object each; both carry the request id.",
     )
     # chat platforms: each adapter is mounted only when its secrets are set
     slack_bot_token: str | None = None

@@ -181,7 +181,11 @@ class Product(_Strict):
 
     def is_open(self, on: dt.date) -> bool:
         """Whether new applications are possible on ``on`` (always, unless a programme ended)."""
-        return self._programme is None or self._programme.is_open(on)
+        # read the private slot directly: ``self._programme`` goes through pydantic's slow
+        # ``__getattr__``, and this runs for every product in every follow-up replay
+        private = self.__pydantic_private__
+        programme = private.get("_programme") if private else None
+        return programme is None or programme.is_open(on)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -8,7 +8,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from fastapi import APIRouter, Request, Response
@@ -20,6 +19,7 @@ from core.errors import InputError
 
 from ..body import BodyProblem
 from ..errors import error
+from ..request_context import ContextThreadPool
 from ..schemas import checked_text
 from . import messages
 
@@ -152,7 +152,7 @@ class Background:
     """Runs replies on worker threads so a webhook is answered at once; failures are logged."""
 
     def __init__(self, name: str, workers: int = 8) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._executor = ContextThreadPool(max_workers=workers, thread_name_prefix=name)
 
     def run(self, work: Callable[[], None]) -> None:
         """Start ``work`` on a worker thread and return immediately."""

@@ -19,7 +19,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -37,6 +36,7 @@ from core.settings import Settings
 
 from ..body import BodyProblem, parse_json
 from ..errors import error
+from ..request_context import ContextThreadPool
 from . import messages
 from .conversation import Conversations, RecentIds
 from .slack_blocks import fallback_text, turn_blocks
@@ -214,7 +214,7 @@ class SlackAdapter:
             request_verification_enabled=False,
             before_authorize=SignedRequests(secret),
             process_before_response=False,
-            listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack"),
+            listener_executor=ContextThreadPool(max_workers=8, thread_name_prefix="slack"),
         )
         self.bolt.use(SkipRedeliveries(RecentIds(100_000, ttl_seconds=REPLAY_WINDOW_SECONDS)))
         self.bolt.event("app_mention")(self.on_mention)

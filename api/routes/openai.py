@@ -148,7 +148,7 @@ async def chat_completions(
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "finadvisor": mask_pii_in({"session_id": turn.session_id, **turn.contract()}),
+            "finadvisor": {"session_id": turn.session_id, **mask_pii_in(turn.contract())},
         }  # fmt: skip
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> str:
