@@ -65,6 +65,8 @@ def label_problems(rules: Rules) -> list[str]:
     diagnosis = rules.diagnosis
     problems = []
     for name, question in diagnosis.questions.items():
+        if name not in FACT_FIELDS:
+            continue  # reported as an unknown field by rule_problems
         for n, option in enumerate(question.options):
             where = f"diagnosis.yaml: questions.{name}.options.{n}"
             try:
