@@ -48,7 +48,8 @@ def _print_sources(block: str) -> None:
         if heading.startswith("**"):
             console.print(Text(heading.replace("**", ""), style="bold"))
         elif heading:
-            console.print(Text(heading))
+            # soft_wrap: the terminal wraps a long entry; rich would break it after "[n] "
+            console.print(Text(heading), soft_wrap=True)
 
 
 def _print_choices(turn: Turn) -> None:
@@ -137,7 +138,7 @@ def chat(
             if last is None or not last.citations:
                 console.print("上一轮没有引用来源。")
             for c in last.citations if last else []:
-                console.print(Text(f"[{c.n}] {c.title}｜{c.anchor}"))
+                console.print(Text(f"[{c.n}] {c.title}｜{c.anchor}"), soft_wrap=True)
         elif text.startswith("/"):
             console.print(f"不认识的命令 {text}。{HELP}")
         else:

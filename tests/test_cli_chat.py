@@ -81,7 +81,7 @@ def test_chat_sources_one_per_line_and_numbered_choices(shipped_data_env: Path) 
     assert len(sources) >= 2, result.stdout
     # every [n] starts its own line, in order, and no line carries a second one
     for n, index in enumerate(sources[: len(sources) // 2], 1):
-        assert lines[index].startswith(f"[{n}] ")
+        assert re.match(rf"^\[{n}\] \S.*｜[a-z0-9-]+#.+（.+更新）$", lines[index]), lines[index]
     assert not [line for line in lines if re.search(r"\S.*\[\d+\] \S+｜", line[4:])]
     # the first follow-up is about recent applications: numbered choices, skip last
     assert "  1. 1次" in lines and "  2. 4次左右" in lines and "  4. 跳过" in lines
