@@ -17,7 +17,9 @@ from .profile import FACT_FIELDS, Profile
 _TEN_THOUSAND = 10_000
 
 
-def fact_lines(profile: Profile, labels: Labels, taxonomy: Taxonomy, lang: str) -> list[tuple[str, str]]:
+def fact_lines(
+    profile: Profile, labels: Labels, taxonomy: Taxonomy, lang: str
+) -> list[tuple[str, str]]:
     """Every known fact of ``profile`` as (label, value) in ``lang``, in the profile's order."""
     lines = []
     for name in FACT_FIELDS:

@@ -85,8 +85,6 @@ def follow_up_for(field: str, question: Question, skip: Bilingual, lang: str = "
     return FollowUp(
         field=field,
         question=question.en if lang == "en" else question.zh,
-        options=[
-            Option(value=o.value, label=Label(zh=o.zh, en=o.en)) for o in question.options
-        ],
+        options=[Option(value=o.value, label=Label(zh=o.zh, en=o.en)) for o in question.options],
         skip=Label(zh=skip.zh, en=skip.en),
     )

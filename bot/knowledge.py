@@ -78,7 +78,9 @@ def label_problems(rules: Rules) -> list[str]:
         for lang in ("zh", "en"):
             labels = [" ".join(getattr(o, lang).lower().split()) for o in question.options]
             if len(set(labels)) < len(labels):
-                problems.append(f"diagnosis.yaml: questions.{name}: two options share a {lang} label")
+                problems.append(
+                    f"diagnosis.yaml: questions.{name}: two options share a {lang} label"
+                )
     fields = diagnosis.labels.fields
     problems += [
         f"diagnosis.yaml: labels.fields.{name}: missing (every profile field needs a zh/en label)"
