@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from .profile import Dialogue, Profile
 
@@ -13,6 +13,8 @@ Intent = Literal[
     "unsafe",
 ]  # fmt: skip
 INTENTS: tuple[Intent, ...] = get_args(Intent)
+CREDIT_IMPROVEMENT = "credit_improvement"
+"""The channel of credit-repair steps (``catalog.yaml: credit_improvement``)."""
 
 
 class Reason(BaseModel):
@@ -45,6 +47,13 @@ class Recommendation(BaseModel):
     doc_id: str = Field(default="", exclude=True)
     """The document the product comes from (the cite stage turns it into ``citations``)."""
     citations: list[str] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def credit_step(self) -> bool:
+        """A step that restores credit (``why`` is what to do, ``speed`` its time to effect),
+        not a loan."""
+        return self.channel == CREDIT_IMPROVEMENT
 
 
 class Warning(BaseModel):

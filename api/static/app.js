@@ -414,7 +414,7 @@ function renderRecommendations(turn, heading, citations, byAnchor) {
   const node = section("recommendations", heading || text.recommendations, citations, turn.lang);
   const list = el("ol", "cards");
   for (const rec of turn.recommendations) {
-    const repair = rec.channel === "credit_improvement";
+    const repair = rec.credit_step;
     const card = el("li", repair ? "card rec-card repair" : "card rec-card");
     card.dataset.channel = rec.channel;
     const head = el("div", "card-head");
