@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 from collections.abc import Iterator
 
@@ -304,6 +306,26 @@ def test_the_web_page_holds_no_advice_data(client: TestClient, advisor: Advisor)
     advice_words |= set(advisor.taxonomy.codes("channels")) | set(questions)
     assert len(advice_words) > 40
     assert sorted(word for word in advice_words if word in script) == []
+
+
+def test_document_page_links_related_documents_by_title(
+    client: TestClient, advisor: Advisor
+) -> None:
+    page = client.get("/v1/docs/jiebei?format=html").text
+    body = advisor.documents["jiebei"].body
+    mentioned = set(re.findall(r"`([a-z0-9-]+)`", body)) & set(advisor.documents)
+    assert {"apr-disclosure", "fraud-warning", "huabei"} <= mentioned
+    links = dict(re.findall(r'<a class="doc-link" href="([^"]+)">([^<]+)</a>', page))
+    assert {f"/v1/docs/{d}?format=html" for d in mentioned} == set(links)
+    for doc_id in mentioned:
+        assert links[f"/v1/docs/{doc_id}?format=html"] == html.escape(
+            advisor.documents[doc_id].title
+        )
+        assert f"`{doc_id}`" not in page and f"<code>{doc_id}</code>" not in page
+    assert "相关渠道：金融科技消费信贷、持牌消费金融公司" in page
+    assert "fintech_consumer_credit" not in page and "platform_risk_policy" not in page
+    for href in links:  # every link opens a page
+        assert client.get(href).status_code == 200
 
 
 def test_pii_masked_in_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
