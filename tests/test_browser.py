@@ -320,6 +320,8 @@ def test_an_english_turn_renders_english_labels_and_its_buttons_answer(
     badges = answer.locator(".rec-card .badge").all_inner_texts()
     assert badges == [advisor.taxonomy.label("channels", code, "en") for code in channels]
     follow_up = answer.locator(".follow-up")
+    title = follow_up.evaluate("node => getComputedStyle(node, '::before').content")
+    assert title == '"One more question"'
     question = advisor.engine.diagnoser.questions[follow_up.get_attribute("data-field")]
     buttons = follow_up.locator("button.option")
     assert buttons.all_inner_texts() == [o.en for o in question.options] + ["Skip"]
