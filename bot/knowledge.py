@@ -26,7 +26,6 @@ from knowledge import (
     validate_knowledge,
 )
 from knowledge.rules import COMPUTED_FIELDS, Rules, parse_rules
-from knowledge.taxonomy import SECTIONS as TAXONOMY_SECTIONS
 
 from .profile import FACT_FIELDS, Profile
 
@@ -61,7 +60,7 @@ def _json_kind(value: Any) -> str:
 
 def label_problems(rules: Rules) -> list[str]:
     """Questions whose options the profile would not take as they are, or could not tell apart;
-    profile fields without a label; a skip label the understanding would not read as a skip."""
+    a skip label the understanding would not read as a skip."""
     diagnosis = rules.diagnosis
     problems = []
     for name, question in diagnosis.questions.items():
@@ -81,26 +80,10 @@ def label_problems(rules: Rules) -> list[str]:
                 problems.append(
                     f"diagnosis.yaml: questions.{name}: two options share a {lang} label"
                 )
-    fields = diagnosis.labels.fields
-    problems += [
-        f"diagnosis.yaml: labels.fields.{name}: missing (every profile field needs a zh/en label)"
-        for name in FACT_FIELDS
-        if name not in fields
-    ]
-    problems += [
-        f"diagnosis.yaml: labels.fields.{name}: unknown field {name!r} (not a profile field)"
-        for name in fields
-        if name not in FACT_FIELDS
-    ]
-    problems += [
-        f"diagnosis.yaml: labels.fields.{name}.codes: unknown taxonomy section {label.codes!r}"
-        for name, label in fields.items()
-        if label.codes is not None and label.codes not in TAXONOMY_SECTIONS
-    ]
     phrases = {p.lower() for p in rules.understanding.skip_phrases}
     problems += [
-        f"diagnosis.yaml: labels.skip.{lang}: {text!r} is not one of understanding.yaml skip_phrases"
-        for lang, text in (("zh", diagnosis.labels.skip.zh), ("en", diagnosis.labels.skip.en))
+        f"diagnosis.yaml: skip.{lang}: {text!r} is not one of understanding.yaml skip_phrases"
+        for lang, text in (("zh", diagnosis.skip.zh), ("en", diagnosis.skip.en))
         if text.lower() not in phrases
     ]
     return problems

@@ -97,8 +97,7 @@ def _chosen(last: Turn | None, text: str) -> str:
 
 def _print_profile(advisor: Advisor, session_id: str, lang: str) -> None:
     """The known facts as "label: value" lines in the conversation's language."""
-    labels = advisor.knowledge.rules.diagnosis.labels
-    lines = fact_lines(advisor.profile(session_id), labels, advisor.taxonomy, lang)
+    lines = fact_lines(advisor.profile(session_id), advisor.knowledge, lang)
     separator = ": " if lang == "en" else "："
     for title, value in lines:
         console.print(Text(f"{title}{separator}{value}"))

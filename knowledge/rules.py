@@ -1,6 +1,6 @@
 """Typed models of the engine's rule files, so a broken file is refused before any turn runs.
 
-``diagnosis.yaml`` (priors, evidence rules, advice, questions and field labels), ``recommend.yaml`` (fit weights and
+``diagnosis.yaml`` (priors, evidence rules, advice, questions with their options), ``recommend.yaml`` (fit weights and
 boosts), ``guard.yaml`` (phrases, messages, refusals), ``understanding.yaml`` (phrase tables) and
 ``policy.yaml`` (the domain lists every stage shares). Each model forbids unknown keys, so a
 misspelled key is an error instead of a rule silently switched off.
@@ -122,31 +122,6 @@ class Question(_Strict):
     options: list[QuestionOption] = []
 
 
-class FieldLabel(_Strict):
-    """How a profile field is shown to people: its name and, for coded values, their labels.
-
-    ``codes`` names the taxonomy section of the field's values (``segments``, ``platforms``...);
-    ``values`` labels the values of a field with its own small vocabulary (overdue, urgency);
-    ``unit`` follows a number (元, 年).
-    """
-
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-    codes: str | None = None
-    values: dict[str, Bilingual] = {}
-    unit: Bilingual | None = None
-
-
-class Labels(_Strict):
-    """What people see instead of codes: the skip choice, yes and no, every profile field."""
-
-    skip: Bilingual
-    """The choice that skips a question (it must be one of the skip phrases to be read so)."""
-    yes: Bilingual
-    no: Bilingual
-    fields: dict[str, FieldLabel]
-
-
 class DiagnosisRules(_Strict):
     """``diagnosis.yaml``."""
 
@@ -158,7 +133,8 @@ class DiagnosisRules(_Strict):
     rules: list[EvidenceRule]
     advice: dict[str, Advice]
     questions: dict[str, Question]
-    labels: Labels
+    skip: Bilingual
+    """The choice that skips a question (it must be one of the skip phrases to be read so)."""
 
 
 class FitWeights(_Strict):

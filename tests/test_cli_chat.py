@@ -22,7 +22,7 @@ def test_chat_with_piped_stdin(shipped_data_env: Path) -> None:
     out = result.stdout
     assert "平台评分偏低" in out  # the diagnosis was shown
     assert "芝麻分：620" in out and "芝麻分：680" in out  # correction replaced it
-    assert "平台：借呗" in out and "遇到的情况：有入口没额度" in out  # labels, not codes
+    assert "涉及的产品：借呗" in out and "遇到的情况：有入口没额度" in out  # labels, not codes
     assert '"zhima_score"' not in out and "jiebei\n" not in out  # no internal JSON
     assert "jiebei-no-limit-causes#" in out or "zhima-credit#" in out  # /sources lists anchors
     assert "还没有记录任何信息" in out  # after /reset
@@ -86,7 +86,7 @@ def test_chat_sources_one_per_line_and_numbered_choices(shipped_data_env: Path) 
     # the first follow-up is about recent applications: numbered choices, skip last
     assert "  1. 1次" in lines and "  2. 4次左右" in lines and "  4. 跳过" in lines
     assert "→ 4次左右" in lines  # "2" picked the second choice
-    assert "近期查询次数：4次" in lines
+    assert "近期查询次数：4" in lines
 
 
 def test_chat_in_english_shows_english_choices_and_profile(shipped_data_env: Path) -> None:
@@ -97,5 +97,5 @@ def test_chat_in_english_shows_english_choices_and_profile(shipped_data_env: Pat
     assert "  1. 1 application" in lines and "  4. Skip" in lines, result.stdout
     assert "Reply with a number to choose, or type your own answer." in lines
     assert "→ 1 application" in lines
-    assert "Sesame score: 620" in lines and "Platform: Jiebei" in lines
-    assert "Recent applications: 1 times" in lines
+    assert "Sesame score: 620" in lines and "product: Jiebei" in lines
+    assert "recent credit inquiries: 1" in lines
