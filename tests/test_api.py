@@ -6,6 +6,7 @@ import html
 import json
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -160,7 +161,7 @@ def test_rate_limit(advisor: Advisor) -> None:
 def test_openai_compatible(client: TestClient) -> None:
     request = {
         "model": "finadvisor",
-        "user": "alice",
+        "user": f"alice-{uuid.uuid4().hex}",  # a first conversation even in a kept data dir
         "messages": [{"role": "user", "content": "借呗没额度"}],
     }
     first = client.post("/v1/chat/completions", json=request).json()
