@@ -30,7 +30,7 @@ from .knowledge import Knowledge, load_knowledge
 from .pipeline import PIPELINE, Stage, run
 from .profile import Dialogue, Profile
 from .retriever import Retriever
-from .turn import Citation, FollowUp, Reason, Recommendation, Turn, Warning
+from .turn import Citation, FollowUp, Label, Option, Reason, Recommendation, Turn, Warning
 
 __all__ = [
     "PIPELINE",
@@ -46,8 +46,10 @@ __all__ = [
     "InputError",
     "InputTooLongError",
     "Knowledge",
+    "Label",
     "KnowledgeError",
     "KnowledgeInvalidError",
+    "Option",
     "Profile",
     "Reason",
     "Recommendation",

@@ -1,29 +1,52 @@
-"""Short replies to the question just asked: "没有", "B级", "3家", "跳过"."""
+"""Short replies to the question just asked: "没有", "B级", "3家", "跳过", or a choice's label."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from knowledge.rules import UnderstandingRules
+from knowledge.rules import QuestionOption, UnderstandingRules
 
 from .numbers import numbers_in
 from .understanding import Draft, Understanding
 
 
 def answer_pending(
-    rules: UnderstandingRules, field: str, text: str, understanding: Understanding
+    rules: UnderstandingRules,
+    field: str,
+    text: str,
+    understanding: Understanding,
+    options: Sequence[QuestionOption] = (),
 ) -> Understanding:
     """The message read as a reply to the question just asked about ``field``.
 
-    A short answer fills that field, and an answer (or a skip) continues the diagnosis
-    instead of being taken for a product question.
+    The label of one of the question's ``options`` (in either language: what a button sends)
+    sets exactly that option's value; another short answer fills the field by the phrase rules.
+    An answer (or a skip) continues the diagnosis instead of being taken for a product question.
     """
     result = Draft.of(understanding)
-    if not result.skip:
+    chosen = chosen_option(options, text)
+    if chosen is not None:
+        result.set(field, chosen.value, text)
+        result.skip = False
+    elif not result.skip:
         answer(rules, field, text, result)
     if result.intent == "ask_product" and (result.skip or result.facts or result.hints):
         result.intent = "diagnose"
     return result.freeze()
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().strip(" 。.!！").split())
+
+
+def chosen_option(options: Sequence[QuestionOption], text: str) -> QuestionOption | None:
+    """The option whose zh or en label ``text`` is (case, spaces and end marks aside)."""
+    typed = _folded(text)
+    for option in options:
+        if typed in {_folded(option.zh), _folded(option.en)}:
+            return option
+    return None
 
 
 def answer(rules: UnderstandingRules, field: str, text: str, result: Draft) -> None:

@@ -53,6 +53,7 @@ class Diagnoser:
         self.rules = rules.rules
         self.advice = rules.advice
         self.questions = rules.questions
+        self.skip_label = rules.skip
         self.hint_confidence = rules.hint_confidence
         self.guess_confidence = rules.guess_confidence
         self.possibility_below = rules.possibility_below

@@ -12,10 +12,12 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from knowledge.rules import Bilingual, Question
+
 from .diagnose import Diagnoser
 from .profile import Dialogue, Profile
 from .recommend import Recommender
-from .turn import FollowUp
+from .turn import FollowUp, Label, Option
 
 _BUSINESS_ONLY = frozenset({"tax_rating", "receivables_large_buyers", "years_operating"})
 _CONSUMER_ONLY = frozenset({"zhima_score", "social_insurance", "is_student", "monthly_income"})
@@ -100,9 +102,9 @@ def choose_follow_up(
         if not options:
             continue
         changes = []
-        for value in options:
+        for option in options:
             # options come from our own data and are valid values: no re-validation needed
-            hypothetical = profile.model_copy(update={field: value})
+            hypothetical = profile.model_copy(update={field: option.value})
             changes.append(_distance(base, replays.signature(diagnoser, recommender, hypothetical)))
         if not changes:
             continue
@@ -111,9 +113,14 @@ def choose_follow_up(
             best = (expected, field)
     if best is None:
         return None
-    question = diagnoser.questions[best[1]]
+    return follow_up_for(best[1], diagnoser.questions[best[1]], diagnoser.skip_label, lang)
+
+
+def follow_up_for(field: str, question: Question, skip: Bilingual, lang: str = "zh") -> FollowUp:
+    """The question about ``field`` in ``lang`` with its labelled options and skip choice."""
     return FollowUp(
-        field=best[1],
+        field=field,
         question=question.en if lang == "en" else question.zh,
-        options=[str(o) for o in question.options],
+        options=[Option(value=o.value, label=Label(zh=o.zh, en=o.en)) for o in question.options],
+        skip=Label(zh=skip.zh, en=skip.en),
     )

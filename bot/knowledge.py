@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from core.errors import KnowledgeInvalidError
 from knowledge import (
@@ -48,6 +49,46 @@ class Knowledge:
         return str(self.templates[lang][key]).format(**values)
 
 
+def _json_kind(value: Any) -> str:
+    """The JSON type of a value (an int and a float are both a number; a bool is not)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def label_problems(rules: Rules) -> list[str]:
+    """Questions whose options the profile would not take as they are, or could not tell apart;
+    a skip label the understanding would not read as a skip."""
+    diagnosis = rules.diagnosis
+    problems = []
+    for name, question in diagnosis.questions.items():
+        if name not in FACT_FIELDS:
+            continue  # reported as an unknown field by rule_problems
+        for n, option in enumerate(question.options):
+            where = f"diagnosis.yaml: questions.{name}.options.{n}"
+            try:
+                stored = getattr(Profile.model_validate({name: option.value}), name, None)
+            except ValidationError:
+                stored = None
+            if stored != option.value or _json_kind(stored) != _json_kind(option.value):
+                problems.append(f"{where}: value {option.value!r} is not a valid {name} as typed")
+        for lang in ("zh", "en"):
+            labels = [" ".join(getattr(o, lang).lower().split()) for o in question.options]
+            if len(set(labels)) < len(labels):
+                problems.append(
+                    f"diagnosis.yaml: questions.{name}: two options share a {lang} label"
+                )
+    phrases = {p.lower() for p in rules.understanding.skip_phrases}
+    problems += [
+        f"diagnosis.yaml: skip.{lang}: {text!r} is not one of understanding.yaml skip_phrases"
+        for lang, text in (("zh", diagnosis.skip.zh), ("en", diagnosis.skip.en))
+        if text.lower() not in phrases
+    ]
+    return problems
+
+
 def rule_problems(rules: Rules) -> list[str]:
     """Rule conditions and questions that name fields the profile does not have."""
     known = set(FACT_FIELDS) | set(COMPUTED_FIELDS)
@@ -73,7 +114,7 @@ def rule_problems(rules: Rules) -> list[str]:
         for name in names
         if name not in FACT_FIELDS
     ]
-    return problems
+    return problems + label_problems(rules)
 
 
 def catalog_problems(catalog: Catalog, rules: Rules | None = None) -> list[str]:

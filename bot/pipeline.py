@@ -121,7 +121,9 @@ def answer(ctx: TurnContext, engine: Engine) -> TurnContext:
     if pending is None:
         return ctx
     rules = engine.knowledge.rules.understanding
-    understood = answer_pending(rules, pending, ctx.text, ctx.understanding)
+    question = engine.knowledge.rules.diagnosis.questions.get(pending)
+    options = question.options if question is not None else ()
+    understood = answer_pending(rules, pending, ctx.text, ctx.understanding, options)
     return dataclasses.replace(ctx, understanding=understood)
 
 
@@ -190,7 +192,10 @@ def diagnose(ctx: TurnContext, engine: Engine) -> TurnContext:
 def recommend(ctx: TurnContext, engine: Engine) -> TurnContext:
     """Ranked alternatives: eligible products and credit-improvement steps."""
     recs = engine.recommender.recommend(ctx.profile, ctx.reasons, ctx.lang)
-    return dataclasses.replace(ctx, recommendations=tuple(recs))
+    label = engine.knowledge.taxonomy.label
+    labelled = (r.model_copy(update={"channel_label": label("channels", r.channel, ctx.lang)})
+                for r in recs)  # fmt: skip
+    return dataclasses.replace(ctx, recommendations=tuple(labelled))
 
 
 def guard(ctx: TurnContext, engine: Engine) -> TurnContext:

@@ -280,12 +280,13 @@ def recorded(ctx: TurnContext, knowledge: Knowledge) -> str:
         if name not in labels or value is None or value == before:
             continue
         parts.append(f"{taxonomy.label('fields', name, lang)}{'：' if lang == 'zh' else ': '}"
-                     f"{_value(name, value, lang, knowledge)}")  # fmt: skip
+                     f"{fact_value(name, value, lang, knowledge)}")  # fmt: skip
     sep = "；" if lang == "zh" else "; "
     return sep.join(parts)
 
 
-def _value(name: str, value: object, lang: str, knowledge: Knowledge) -> str:
+def fact_value(name: str, value: object, lang: str, knowledge: Knowledge) -> str:
+    """A profile value in words: yes/no, a code's label, an amount in 万元, a rating."""
     words, taxonomy = _WORDS[lang], knowledge.taxonomy
     if isinstance(value, bool):
         return str(words[value])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from .profile import Dialogue, Profile
 
@@ -13,6 +13,8 @@ Intent = Literal[
     "unsafe",
 ]  # fmt: skip
 INTENTS: tuple[Intent, ...] = get_args(Intent)
+CREDIT_IMPROVEMENT = "credit_improvement"
+"""The channel of credit-repair steps (``catalog.yaml: credit_improvement``)."""
 
 
 class Reason(BaseModel):
@@ -32,6 +34,8 @@ class Recommendation(BaseModel):
     """A ranked alternative: which channel and product, why it fits, cost, speed, materials."""
 
     channel: str
+    channel_label: str = ""
+    """The channel's taxonomy label in the turn's language (what cards show instead of the code)."""
     product: str
     title: str
     provider: str = ""
@@ -43,6 +47,13 @@ class Recommendation(BaseModel):
     doc_id: str = Field(default="", exclude=True)
     """The document the product comes from (the cite stage turns it into ``citations``)."""
     citations: list[str] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def credit_step(self) -> bool:
+        """A step that restores credit (``why`` is what to do, ``speed`` its time to effect),
+        not a loan."""
+        return self.channel == CREDIT_IMPROVEMENT
 
 
 class Warning(BaseModel):
@@ -67,12 +78,46 @@ class Citation(BaseModel):
         return f"{self.doc_id}#{self.heading}"
 
 
+class Label(BaseModel):
+    """A text in Simplified Chinese and English."""
+
+    zh: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        """The text in ``lang`` (``zh`` or ``en``)."""
+        return self.en if lang == "en" else self.zh
+
+
+OptionValue = bool | int | float | str | list[str]
+"""A profile value typed as the field expects (bool before int, so ``true`` stays a bool)."""
+
+SKIP_LABEL = Label(zh="跳过", en="Skip")
+
+
+class Option(BaseModel):
+    """One answer to a follow-up: the profile value it sets and its label.
+
+    A client sends ``label`` in the turn's language as the next message (the advisor reads every
+    label back to ``value``); ``value`` is for clients that show or store the structured answer.
+    """
+
+    value: OptionValue
+    label: Label
+
+
 class FollowUp(BaseModel):
-    """The one question worth asking next."""
+    """The one question worth asking next, with the answers to offer and how to skip it."""
 
     field: str
     question: str
-    options: list[str] = []
+    options: list[Option] = []
+    skip: Label = SKIP_LABEL
+    """The label of the choice that skips the question (sent as the message, like an option)."""
+
+    def choices(self, lang: str) -> list[str]:
+        """Every label a person may pick in ``lang``: the options, then the skip choice."""
+        return [o.label.text(lang) for o in self.options] + [self.skip.text(lang)]
 
 
 class Turn(BaseModel):

@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 
 from bot.advisor import Advisor
 from bot.apr import CostTerms, apr_from_text, compute_apr
+from bot.facts_view import fact_lines
 from bot.turn import Turn
 from core.errors import InputError
 
@@ -28,8 +30,79 @@ def make_advisor() -> Advisor:
     return Advisor(current, index=open_index())
 
 
+CHOICE_HINT = {
+    "zh": "回复编号选择，或直接输入你的回答。",
+    "en": "Reply with a number to choose, or type your own answer.",
+}
+NO_FACTS = {"zh": "还没有记录任何信息。", "en": "Nothing recorded yet."}
+
+
+def _is_sources(block: str, turn: Turn) -> bool:
+    return any(f"[{c.n}] {c.title}" in block for c in turn.citations)
+
+
+def _print_sources(block: str) -> None:
+    """The source list one entry a line (Markdown would join the lines into one paragraph)."""
+    for line in block.splitlines():
+        heading = line.strip()
+        if heading.startswith("**"):
+            console.print(Text(heading.replace("**", ""), style="bold"))
+        elif heading:
+            # soft_wrap: the terminal wraps a long entry; rich would break it after "[n] "
+            console.print(Text(heading), soft_wrap=True)
+
+
+def _print_choices(turn: Turn) -> None:
+    """The follow-up's answers as numbered choices in the turn's language (skip last)."""
+    if turn.follow_up is None:
+        return
+    for n, choice in enumerate(turn.follow_up.choices(turn.lang), 1):
+        console.print(Text(f"  {n}. {choice}"))
+    console.print(Text(CHOICE_HINT[turn.lang], style="dim"))
+
+
 def _print_turn(turn: Turn) -> None:
-    console.print(Markdown(turn.reply))
+    """The reply as Markdown, the follow-up's choices after its question, sources one a line."""
+    pending: list[str] = []
+    asked = False
+
+    def flush() -> None:
+        if pending:
+            console.print(Markdown("\n\n".join(pending)))
+            pending.clear()
+
+    for block in turn.reply.split("\n\n"):
+        if _is_sources(block, turn):
+            flush()
+            _print_sources(block)
+            continue
+        pending.append(block)
+        if turn.follow_up is not None and not asked and turn.follow_up.question in block:
+            flush()
+            _print_choices(turn)
+            asked = True
+    flush()
+    if not asked:
+        _print_choices(turn)
+
+
+def _chosen(last: Turn | None, text: str) -> str:
+    """A number picking one of the last follow-up's choices becomes that choice's label."""
+    if last is None or last.follow_up is None or not (text.isascii() and text.isdigit()):
+        return text
+    choices = last.follow_up.choices(last.lang)
+    n = int(text)
+    return choices[n - 1] if 1 <= n <= len(choices) else text
+
+
+def _print_profile(advisor: Advisor, session_id: str, lang: str) -> None:
+    """The known facts as "label: value" lines in the conversation's language."""
+    lines = fact_lines(advisor.profile(session_id), advisor.knowledge, lang)
+    separator = ": " if lang == "en" else "："
+    for title, value in lines:
+        console.print(Text(f"{title}{separator}{value}"))
+    if not lines:
+        console.print(NO_FACTS[lang])
 
 
 def chat(
@@ -59,20 +132,20 @@ def chat(
             session_id, last = uuid.uuid4().hex, None
             console.print("已清空，重新开始。")
         elif text == "/profile":
-            known = advisor.profile(session_id).known()
-            console.print(
-                json.dumps(known, ensure_ascii=False, indent=1) if known else "还没有记录任何信息。"
-            )
+            _print_profile(advisor, session_id, last.lang if last else "zh")
         elif text == "/sources":
             if last is None or not last.citations:
                 console.print("上一轮没有引用来源。")
             for c in last.citations if last else []:
-                console.print(f"[{c.n}] {c.title}｜{c.anchor}")
+                console.print(Text(f"[{c.n}] {c.title}｜{c.anchor}"), soft_wrap=True)
         elif text.startswith("/"):
             console.print(f"不认识的命令 {text}。{HELP}")
         else:
+            message = _chosen(last, text)
+            if message != text:
+                console.print(Text(f"→ {message}", style="dim"))
             try:
-                last = advisor.reply(session_id, text)
+                last = advisor.reply(session_id, message)
             except InputError as exc:
                 err_console.print(f"[red]{exc}[/red]")
                 continue

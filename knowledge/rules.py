@@ -1,6 +1,6 @@
 """Typed models of the engine's rule files, so a broken file is refused before any turn runs.
 
-``diagnosis.yaml`` (priors, evidence rules, advice, questions), ``recommend.yaml`` (fit weights and
+``diagnosis.yaml`` (priors, evidence rules, advice, questions with their options), ``recommend.yaml`` (fit weights and
 boosts), ``guard.yaml`` (phrases, messages, refusals), ``understanding.yaml`` (phrase tables) and
 ``policy.yaml`` (the domain lists every stage shares). Each model forbids unknown keys, so a
 misspelled key is an error instead of a rule silently switched off.
@@ -98,12 +98,28 @@ class Advice(_Strict):
     en: str
 
 
+OptionValue = bool | int | float | str | list[str]
+"""A profile value as JSON types it (bool before int, so ``true`` stays a bool)."""
+
+
+class QuestionOption(_Strict):
+    """One answer worth replaying: the profile value and what a person clicks or types for it."""
+
+    value: OptionValue
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def label(self, lang: str) -> str:
+        """The label in ``lang`` (``zh`` or ``en``)."""
+        return self.en if lang == "en" else self.zh
+
+
 class Question(_Strict):
     """A follow-up question about one profile field, with the answers worth replaying."""
 
     zh: str
     en: str
-    options: list[Any] = []
+    options: list[QuestionOption] = []
 
 
 class DiagnosisRules(_Strict):
@@ -117,6 +133,8 @@ class DiagnosisRules(_Strict):
     rules: list[EvidenceRule]
     advice: dict[str, Advice]
     questions: dict[str, Question]
+    skip: Bilingual
+    """The choice that skips a question (it must be one of the skip phrases to be read so)."""
 
 
 class FitWeights(_Strict):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -158,7 +161,7 @@ def test_rate_limit(advisor: Advisor) -> None:
 def test_openai_compatible(client: TestClient) -> None:
     request = {
         "model": "finadvisor",
-        "user": "alice",
+        "user": f"alice-{uuid.uuid4().hex}",  # a first conversation even in a kept data dir
         "messages": [{"role": "user", "content": "借呗没额度"}],
     }
     first = client.post("/v1/chat/completions", json=request).json()
@@ -195,6 +198,135 @@ def test_openai_compatible(client: TestClient) -> None:
     wrong = client.post("/v1/chat/completions", json={**request, "model": "gpt-4"})
     assert wrong.status_code == 404 and "finadvisor" in wrong.json()["error"]
     assert client.get("/v1/models").json()["data"][0]["id"] == "finadvisor"
+
+
+JSON_TYPES = {"boolean": bool, "number": (int, float), "string": str, "array": list}
+
+
+def json_kind(value: object) -> str:
+    """The JSON type name of a decoded JSON value."""
+    if isinstance(value, bool):
+        return "boolean"
+    return next(name for name, kind in JSON_TYPES.items() if isinstance(value, kind))
+
+
+def test_follow_up_options_are_labelled_objects_typed_as_the_profile(
+    client: TestClient, advisor: Advisor
+) -> None:
+    body = client.post("/v1/chat", json={"message": "借呗有入口没额度，芝麻分600，没有逾期"}).json()
+    follow_up = body["follow_up"]
+    assert set(follow_up) == {"field", "question", "options", "skip"}
+    assert follow_up["skip"] == {"zh": "跳过", "en": "Skip"}
+    question = advisor.engine.diagnoser.questions[follow_up["field"]]
+    assert follow_up["question"] == question.zh
+    for sent, known in zip(follow_up["options"], question.options, strict=True):
+        assert set(sent) == {"value", "label"} and set(sent["label"]) == {"zh", "en"}
+        assert sent["label"] == {"zh": known.zh, "en": known.en}
+        assert sent["value"] == known.value and json_kind(sent["value"]) == json_kind(known.value)
+    assert not any(
+        isinstance(o["value"], str) and o["value"].isdigit() for o in follow_up["options"]
+    )
+    for rec in body["recommendations"]:
+        assert rec["channel_label"] == advisor.taxonomy.label("channels", rec["channel"])
+
+    # every question's options keep the profile's JSON types (true, 0.5, ["property"], "none")
+    kinds = {
+        field: {json_kind(o.value) for o in q.options}
+        for field, q in advisor.engine.diagnoser.questions.items()
+    }
+    assert kinds["is_student"] == {"boolean"} and kinds["collateral"] == {"array"}
+    assert kinds["years_operating"] == {"number"} and kinds["overdue"] == {"string"}
+
+    # the label in the turn's language, sent as the message, sets exactly the option's value
+    chosen = follow_up["options"][-1]
+    second = client.post(
+        "/v1/chat", json={"session_id": body["session_id"], "message": chosen["label"]["zh"]}
+    ).json()
+    assert second["profile"][follow_up["field"]] == chosen["value"]
+    assert (second["follow_up"] or {}).get("field") != follow_up["field"]
+
+
+def test_an_english_turn_and_its_english_labels(client: TestClient, advisor: Advisor) -> None:
+    message = "Jiebei shows an entry but I can't open it, Sesame score 600, never overdue"
+    body = client.post("/v1/chat", json={"message": message}).json()
+    assert body["lang"] == "en"
+    for rec in body["recommendations"]:
+        assert rec["channel_label"] == advisor.taxonomy.label("channels", rec["channel"], "en")
+    follow_up = body["follow_up"]
+    assert follow_up["question"] == advisor.engine.diagnoser.questions[follow_up["field"]].en
+    chosen = follow_up["options"][0]
+    second = client.post(
+        "/v1/chat", json={"session_id": body["session_id"], "message": chosen["label"]["en"]}
+    ).json()
+    assert second["lang"] == "en"
+    assert second["profile"][follow_up["field"]] == chosen["value"]
+    skipped = client.post(
+        "/v1/chat", json={"session_id": body["session_id"], "message": follow_up["skip"]["en"]}
+    ).json()
+    asked = second["follow_up"]["field"]
+    assert asked in advisor.store.load(body["session_id"]).dialogue.skipped
+    assert skipped["profile"].get(asked) is None
+
+
+def test_the_stream_turn_carries_the_structured_follow_up(client: TestClient) -> None:
+    response = client.post("/v1/chat/stream", json={"message": "借呗有入口没额度，芝麻分600"})
+    turn = json.loads(sse_events(response.text)[-1][1])
+    assert turn["follow_up"]["options"] and all(
+        set(o["label"]) == {"zh", "en"} for o in turn["follow_up"]["options"]
+    )
+
+
+def test_openai_text_carries_the_choices_after_the_question(
+    client: TestClient, advisor: Advisor
+) -> None:
+    request = {"model": "finadvisor", "messages": [
+        {"role": "user", "content": "Jiebei gives me no limit, Sesame score 600, never overdue"},
+    ]}  # fmt: skip
+    answer = client.post("/v1/chat/completions", json=request).json()
+    content = answer["choices"][0]["message"]["content"]
+    follow_up = answer["finadvisor"]["follow_up"]
+    labels = [o["label"]["en"] for o in follow_up["options"]] + ["Skip"]
+    line = "You can reply: " + " / ".join(labels)
+    blocks = content.split("\n\n")
+    assert line in blocks, content
+    assert follow_up["question"] in blocks[blocks.index(line) - 1]
+    request["messages"] += [
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": labels[0]},
+    ]
+    replayed = client.post("/v1/chat/completions", json=request).json()
+    field = follow_up["field"]
+    assert replayed["finadvisor"]["profile"][field] == follow_up["options"][0]["value"]
+
+
+def test_the_web_page_holds_no_advice_data(client: TestClient, advisor: Advisor) -> None:
+    script = client.get("/static/app.js").text
+    questions = advisor.engine.diagnoser.questions
+    advice_words = {o.zh for q in questions.values() for o in q.options if len(o.zh) >= 3}
+    advice_words |= {label.zh for label in advisor.taxonomy.sections["channels"].values()}
+    advice_words |= set(advisor.taxonomy.codes("channels")) | set(questions)
+    assert len(advice_words) > 40
+    assert sorted(word for word in advice_words if word in script) == []
+
+
+def test_document_page_links_related_documents_by_title(
+    client: TestClient, advisor: Advisor
+) -> None:
+    page = client.get("/v1/docs/jiebei?format=html").text
+    body = advisor.documents["jiebei"].body
+    mentioned = set(re.findall(r"`([a-z0-9-]+)`", body)) & set(advisor.documents)
+    assert {"apr-disclosure", "fraud-warning", "huabei"} <= mentioned
+    links = dict(re.findall(r'<a class="doc-link" href="([^"]+)">([^<]+)</a>', page))
+    assert {f"/v1/docs/{d}?format=html" for d in mentioned} == set(links)
+    for doc_id in mentioned:
+        assert links[f"/v1/docs/{doc_id}?format=html"] == html.escape(
+            advisor.documents[doc_id].title
+        )
+        assert f"`{doc_id}`" not in page and f"<code>{doc_id}</code>" not in page
+    assert "相关渠道：金融科技消费信贷、持牌消费金融公司" in page
+    assert "fintech_consumer_credit" not in page and "platform_risk_policy" not in page
+    for href in links:  # every link opens a page
+        assert client.get(href).status_code == 200
 
 
 def test_pii_masked_in_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:

@@ -18,8 +18,6 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Request, Response, expect, sync_playwright
 
 from api.main import create_app
-from bot.answers import answer_pending
-from bot.profile import Profile
 
 from .helpers import free_port, wait_until
 
@@ -41,6 +39,7 @@ TIMEOUT_MS = 60_000
 
 JIEBEI = "借呗有入口但是开不了，芝麻分620，没有逾期"
 MILK_TEA = "开奶茶店三年，纳税B级，想借20万进货"
+JIEBEI_EN = "Jiebei shows an entry but I can't open it, Sesame score 620, never overdue"
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +171,10 @@ def test_conversation_renders_the_structured_turn_and_follows_up(
 
     chips = answer.locator(".reasons .chip")
     expect(chips.first).to_be_visible()
-    expect(chips.first.locator(".chip-code")).to_have_text(re.compile(r"^[a-z_]+$"))
+    codes = chips.evaluate_all("chips => chips.map(c => c.dataset.code)")
+    labels = chips.locator(".chip-label").all_inner_texts()
+    assert labels == [advisor.taxonomy.label("reasons", code) for code in codes]
+    assert not any(re.search(r"[a-z]+_[a-z_]+", text) for text in chips.all_inner_texts())
     expect(chips.first.locator(".chip-confidence")).to_have_text(re.compile(r"可信度 \d+%"))
     expect(chips.first.locator(".bar-fill")).to_have_attribute("style", re.compile(r"width: \d+%"))
     expect(chips.first.locator(".chip-evidence")).not_to_be_empty()
@@ -182,7 +184,9 @@ def test_conversation_renders_the_structured_turn_and_follows_up(
     aprs = answer.locator(".rec-card .apr dd").all_inner_texts()
     assert any(re.search(r"\d+(\.\d+)?%", apr) for apr in aprs), aprs
     expect(cards.first.locator(".card-title")).not_to_be_empty()
-    expect(cards.first.locator(".badge")).not_to_be_empty()
+    channels = cards.evaluate_all("cards => cards.map(c => c.dataset.channel)")
+    badges = answer.locator(".rec-card .badge").all_inner_texts()
+    assert badges == [advisor.taxonomy.label("channels", code) for code in channels]
 
     sources = answer.locator(".sources a")
     assert sources.count() >= 1
@@ -194,14 +198,22 @@ def test_conversation_renders_the_structured_turn_and_follows_up(
 
     first_session = session_id(page)
     assert first_session
-    option = answer.locator(".follow-up button.option:not(.skip)").first
-    expect(answer.locator(".follow-up button.skip")).to_have_text("跳过")
+    follow_up = answer.locator(".follow-up")
+    field = follow_up.get_attribute("data-field")
+    question = advisor.engine.diagnoser.questions[field]
+    buttons = follow_up.locator("button.option:not(.skip)")
+    assert buttons.all_inner_texts() == [o.zh for o in question.options]
+    values = buttons.evaluate_all("buttons => buttons.map(b => JSON.parse(b.dataset.value))")
+    assert values == [o.value for o in question.options]
+    expect(follow_up.locator("button.skip")).to_have_text("跳过")
+    option = buttons.last
     option_text = option.inner_text()
     option.click()
     wait_for_answers(page, 2)
     expect(page.locator(".msg.user").nth(1)).to_have_text(option_text)
     expect(option).to_be_disabled()
     assert session_id(page) == first_session
+    assert getattr(advisor.profile(first_session), field) == question.options[-1].value
     stored = advisor.store.load(first_session)
     assert [t["role"] for t in stored.turns] == ["user", "assistant"] * 2
     assert stored.turns[2]["text"] == option_text
@@ -292,25 +304,38 @@ def test_citation_link_opens_the_source_document(
     assert traffic.foreign_hosts() == set()
 
 
-def test_every_follow_up_button_is_understood_by_the_advisor(
+def test_an_english_turn_renders_english_labels_and_its_buttons_answer(
     desktop: tuple[Page, Traffic], base_url: str, advisor: Any
 ) -> None:
     page, _ = desktop
     page.goto(base_url)
-    answers: dict[str, dict[str, str]] = page.evaluate("FOLLOW_UP_ANSWERS")
-    for field, question in advisor.engine.diagnoser.questions.items():
-        for option in question.options:
-            text = answers.get(field, {}).get(str(option))
-            assert text, f"the page has no answer button for {field}={option!s}"
-            understood = answer_pending(
-                advisor.knowledge.rules.understanding,
-                field,
-                text,
-                advisor.engine.understander.understand(text),
-            )
-            expected = getattr(Profile.model_validate({field: option}), field)
-            read_back = getattr(Profile.model_validate(understood.facts), field, None)
-            assert read_back == expected, f"{text!r} for {field}: read {read_back!r}"
+    ask_with_keyboard(page, JIEBEI_EN)
+    wait_for_answers(page, 1)
+    answer = page.locator(".msg.bot").first
+    expect(answer).to_have_attribute("lang", "en")
+    expect(answer.locator(".chip-confidence").first).to_have_text(re.compile(r"^Confidence \d+%$"))
+    channels = answer.locator(".rec-card").evaluate_all(
+        "cards => cards.map(c => c.dataset.channel)"
+    )
+    badges = answer.locator(".rec-card .badge").all_inner_texts()
+    assert badges == [advisor.taxonomy.label("channels", code, "en") for code in channels]
+    follow_up = answer.locator(".follow-up")
+    title = follow_up.evaluate("node => getComputedStyle(node, '::before').content")
+    assert title == '"One more question"'
+    question = advisor.engine.diagnoser.questions[follow_up.get_attribute("data-field")]
+    buttons = follow_up.locator("button.option")
+    assert buttons.all_inner_texts() == [o.en for o in question.options] + ["Skip"]
+
+    buttons.first.click()
+    wait_for_answers(page, 2)
+    expect(page.locator(".msg.user").nth(1)).to_have_text(question.options[0].en)
+    field = follow_up.get_attribute("data-field")
+    assert getattr(advisor.profile(session_id(page)), field) == question.options[0].value
+    second = page.locator(".msg.bot").nth(1)
+    expect(second).to_have_attribute("lang", "en")
+    if second.locator(".follow-up").count():
+        assert second.locator(".follow-up").get_attribute("data-field") != field
+    save_screenshot(page, "chat-en.png")
 
 
 def test_page_requests_only_the_local_server(desktop: tuple[Page, Traffic], base_url: str) -> None:

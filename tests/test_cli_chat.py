@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -20,7 +21,9 @@ def test_chat_with_piped_stdin(shipped_data_env: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "平台评分偏低" in out  # the diagnosis was shown
-    assert '"zhima_score": 620' in out and '"zhima_score": 680' in out  # correction replaced it
+    assert "芝麻分：620" in out and "芝麻分：680" in out  # correction replaced it
+    assert "涉及的产品：借呗" in out and "遇到的情况：有入口没额度" in out  # labels, not codes
+    assert '"zhima_score"' not in out and "jiebei\n" not in out  # no internal JSON
     assert "jiebei-no-limit-causes#" in out or "zhima-credit#" in out  # /sources lists anchors
     assert "还没有记录任何信息" in out  # after /reset
     assert "不认识的命令" in out
@@ -67,3 +70,32 @@ def test_apr_command() -> None:
     assert options.exit_code == 0 and "56.75%" in options.stdout and "高成本" in options.stdout
     missing = runner.invoke(app, ["apr", "随便借点"])
     assert missing.exit_code == 2 and "Not enough figures" in missing.stderr
+
+
+def test_chat_sources_one_per_line_and_numbered_choices(shipped_data_env: Path) -> None:
+    script = "借呗有入口没额度，芝麻分620，没有逾期\n2\n/profile\n/quit\n"
+    result = runner.invoke(app, ["chat"], input=script)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    sources = [n for n, line in enumerate(lines) if re.match(r"^\[\d+\] ", line)]
+    assert len(sources) >= 2, result.stdout
+    # every [n] starts its own line, in order, and no line carries a second one
+    for n, index in enumerate(sources[: len(sources) // 2], 1):
+        assert re.match(rf"^\[{n}\] \S.*｜[a-z0-9-]+#.+（.+更新）$", lines[index]), lines[index]
+    assert not [line for line in lines if re.search(r"\S.*\[\d+\] \S+｜", line[4:])]
+    # the first follow-up is about recent applications: numbered choices, skip last
+    assert "  1. 1次" in lines and "  2. 4次左右" in lines and "  4. 跳过" in lines
+    assert "→ 4次左右" in lines  # "2" picked the second choice
+    assert "近期查询次数：4" in lines
+
+
+def test_chat_in_english_shows_english_choices_and_profile(shipped_data_env: Path) -> None:
+    script = "Jiebei shows an entry but no limit, Sesame score 620, never overdue\n1\n/profile\n"
+    result = runner.invoke(app, ["chat"], input=script)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "  1. 1 application" in lines and "  4. Skip" in lines, result.stdout
+    assert "Reply with a number to choose, or type your own answer." in lines
+    assert "→ 1 application" in lines
+    assert "Sesame score: 620" in lines and "product: Jiebei" in lines
+    assert "recent credit inquiries: 1" in lines

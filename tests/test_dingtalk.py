@@ -6,10 +6,12 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -145,3 +147,27 @@ def test_only_http_session_webhooks_are_answered(
     # A later, valid callback is answered: by then the first would have been too.
     post(client, callback("借呗没额度", "cid-http", f"{webhook.url}{WEBHOOK_PATH}"))
     assert len(webhook.wait_for(WEBHOOK_PATH)) == 1
+
+
+def test_follow_up_choices_are_links_that_send_their_label(
+    client: TestClient, webhook: FakeChatServer, advisor: Advisor
+) -> None:
+    conversation = f"cid{uuid.uuid4().hex[:12]}"
+    url = f"{webhook.url}{WEBHOOK_PATH}"
+    post(
+        client,
+        callback("Jiebei gives me no limit, Sesame score 580, never overdue", conversation, url),
+    )
+    (call,) = webhook.wait_for(WEBHOOK_PATH)
+    session = client.app.state.session_keys.keyed("dingtalk", conversation)
+    field = advisor.store.load(session).dialogue.pending
+    question = advisor.engine.diagnoser.questions[field]
+    text = call.json["markdown"]["text"]
+    links = re.findall(r"\[([^\]]+)\]\(dtmd://dingtalkclient/sendMessage\?content=([^)]+)\)", text)
+    assert [label for label, _ in links] == [o.en for o in question.options] + ["Skip"], text
+    assert [unquote(content) for _, content in links] == [label for label, _ in links]
+    assert "You can reply: " in text
+
+    post(client, callback(unquote(links[0][1]), conversation, url))
+    webhook.wait_for(WEBHOOK_PATH, n=2)
+    assert getattr(advisor.profile(session), field) == question.options[0].value

@@ -227,3 +227,25 @@ def test_mentions_are_stripped_from_text() -> None:
     }
 
     assert message_text(message) == "借呗没额度"
+
+
+def test_the_card_shows_the_follow_up_choices_and_a_choice_answers(
+    client: TestClient, feishu: FakeChatServer, advisor: Advisor
+) -> None:
+    chat_id = f"oc_{uuid.uuid4().hex[:12]}"
+    post(client, message_event("借呗没额度，芝麻分580，没有逾期", "om_choices", chat_id))
+    (reply,) = feishu.wait_for(reply_path("om_choices"))
+    card = "\n".join(
+        element["content"] for element in json.loads(reply.json["content"])["elements"]
+    )
+    session = client.app.state.session_keys.keyed("feishu", chat_id)
+    field = advisor.store.load(session).dialogue.pending
+    question = advisor.engine.diagnoser.questions[field]
+    line = "可以直接回复：" + " / ".join([o.zh for o in question.options] + ["跳过"])
+    blocks = card.split("\n\n")
+    assert line in blocks, card
+    assert question.zh in blocks[blocks.index(line) - 1]  # right after the question
+
+    post(client, message_event(question.options[0].zh, "om_chosen", chat_id))
+    feishu.wait_for(reply_path("om_chosen"))
+    assert getattr(advisor.profile(session), field) == question.options[0].value

@@ -21,7 +21,7 @@ from api.integrations.slack_blocks import SECTION_LIMIT, mrkdwn, turn_blocks
 from api.main import create_app
 from bot.advisor import Advisor
 from bot.session_keys import SessionKeys
-from bot.turn import Citation, Recommendation, Turn
+from bot.turn import Citation, FollowUp, Label, Option, Recommendation, Turn
 from core.settings import Settings
 
 from .fake_chat_servers import (
@@ -165,6 +165,76 @@ def test_mention_is_answered_in_its_thread_with_recommendations(
     (context,) = [b for b in message["blocks"] if b["type"] == "context"]
     assert "#" in context["elements"][0]["text"]
     assert message["text"]
+    (actions,) = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert message["blocks"][-1] == actions
+    field = actions["block_id"].removeprefix("follow_up:")
+    question = client.app.state.advisor.engine.diagnoser.questions[field]
+    buttons = actions["elements"]
+    assert [b["text"]["text"] for b in buttons] == [o.zh for o in question.options] + ["跳过"]
+    assert [b["value"] for b in buttons] == [b["text"]["text"] for b in buttons]
+
+
+def click(client: TestClient, message: dict[str, Any], button: dict[str, Any], **extra: Any) -> Any:
+    """Send the block_actions payload of a click on ``button`` under ``message``, signed."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": SLACK_TEAM, "domain": "fake"},
+        "user": {"id": "U0PERSON"},
+        "api_app_id": "A0FAKE",
+        "container": {"type": "message", "channel_id": message["channel"],
+                      "message_ts": new_ts(), "is_ephemeral": False},
+        "channel": {"id": message["channel"]},
+        "message": {"type": "message", "ts": new_ts(), "text": message["text"],
+                    **({"thread_ts": message["thread_ts"]} if "thread_ts" in message else {})},
+        "trigger_id": "5.6.7",
+        "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
+                     "block_id": "follow_up", "action_ts": new_ts()}],
+    } | extra  # fmt: skip
+    body = urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
+    return client.post(
+        "/slack/events",
+        content=body,
+        headers=signed_headers(body, "application/x-www-form-urlencoded"),
+    )
+
+
+def test_a_follow_up_button_answers_in_its_thread(
+    client: TestClient, slack: FakeChatServer, advisor: Advisor
+) -> None:
+    ts = new_ts()
+    post_event(client, mention("借呗没额度，芝麻分580，没有逾期", ts))
+    (call,) = slack.wait_for(POST)
+    (actions,) = [b for b in call.json["blocks"] if b["type"] == "actions"]
+    field = actions["block_id"].removeprefix("follow_up:")
+    question = advisor.engine.diagnoser.questions[field]
+
+    response = click(client, call.json, actions["elements"][-2])  # the last option, not skip
+    assert response.status_code == 200
+
+    calls = slack.wait_for(POST, n=2)
+    assert calls[1].json["thread_ts"] == ts
+    session = client.app.state.session_keys.keyed("slack", SLACK_TEAM, CHANNEL, ts)
+    assert getattr(advisor.profile(session), field) == question.options[-1].value
+    later = [b for b in calls[1].json["blocks"] if b["type"] == "actions"]
+    assert not later or later[0]["block_id"] != actions["block_id"]  # not asked again
+
+
+def test_english_turn_gets_english_buttons() -> None:
+    follow_up = FollowUp(
+        field="is_student",
+        question="Are you currently a student?",
+        options=[Option(value=True, label=Label(zh="是", en="Yes")),
+                 Option(value=False, label=Label(zh="不是", en="No"))],
+    )  # fmt: skip
+    turn = Turn(lang="en", reply="Are you currently a student?", follow_up=follow_up)
+    (actions,) = [b for b in turn_blocks(turn, str) if b["type"] == "actions"]
+    assert [(b["text"]["text"], b["value"]) for b in actions["elements"]] == [
+        ("Yes", "Yes"), ("No", "No"), ("Skip", "Skip")
+    ]  # fmt: skip
+    assert actions["block_id"] == "follow_up:is_student"
+    assert turn_blocks(Turn(reply="hi"), str) == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}
+    ]
 
 
 def test_direct_message_is_answered_and_bot_messages_are_ignored(

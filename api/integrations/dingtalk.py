@@ -10,6 +10,8 @@ to the callback's ``sessionWebhook``, but only when that URL is on a DingTalk ho
 (``Settings.dingtalk_reply_hosts``): the server never posts to an address a caller chose. A
 message is answered once: redeliveries of a ``msgId`` are skipped, and a message without one is
 recognised by its conversation, sender, text and time. One advisor session per conversation.
+The follow-up's choices are ``dtmd://dingtalkclient/sendMessage`` links: a click sends the
+choice's label as the next message, which the advisor reads as that option's value.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ import time
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from bot.turn import Turn
 from core.settings import Settings
 
 from ..body import parse_json
 from ..errors import error
 from . import messages
+from .choices import choices_line, with_choices
 from .conversation import Background, Conversations, RecentIds, split_text, webhook_router
 
 log = logging.getLogger("api.integrations")
@@ -41,6 +45,8 @@ PATH = "/dingtalk/events"
 MAX_CLOCK_SKEW_MS = 3600 * 1000
 MARKDOWN_LIMIT = 4000  # characters per Markdown message
 MAX_TIMESTAMP_DIGITS = 13
+SEND_MESSAGE = "dtmd://dingtalkclient/sendMessage?content="
+"""DingTalk's link scheme that sends its ``content`` as the reader's message when clicked."""
 
 
 def allowed_origins(hosts: str) -> frozenset[tuple[str, str]]:
@@ -146,7 +152,7 @@ class DingTalkAdapter:
             return
         conversation = str(callback.get("conversationId") or "")
         session_id = self.conversations.session_id("dingtalk", conversation)
-        self.send(webhook, self.conversations.answer(session_id, text).reply)
+        self.send(webhook, turn_markdown(self.conversations.answer(session_id, text)))
 
     def send(self, webhook: str, markdown: str) -> None:
         """Post ``markdown`` to a session webhook, in as many messages as its length needs."""
@@ -161,6 +167,16 @@ class DingTalkAdapter:
             if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
                 log.warning("DingTalk refused a reply: %s", answer.get("errmsg"))
                 return
+
+
+def choice_link(label: str) -> str:
+    """A Markdown link that, clicked in DingTalk, sends ``label`` as the person's message."""
+    return f"[{label}]({SEND_MESSAGE}{quote(label, safe='')})"
+
+
+def turn_markdown(turn: Turn) -> str:
+    """A turn as DingTalk Markdown: the reply, the follow-up's choices as links after it."""
+    return with_choices(turn, choices_line(turn, choice_link))
 
 
 def json_text(text: object) -> str:

@@ -127,7 +127,7 @@ class FeishuAdapter:
             return
         parts = [str(message.get("chat_id") or "")] + ([str(topic)] if topic else [])
         turn = self.conversations.answer(self.conversations.session_id("feishu", *parts), text)
-        self.messenger.reply(message_id, turn.reply, in_thread)
+        self.messenger.reply_turn(message_id, turn, in_thread)
 
     def _decrypted(self, envelope: dict[str, Any]) -> dict[str, Any]:
         if "encrypt" not in envelope:

@@ -1,4 +1,8 @@
-"""Feishu's IM API: replies to a message as Markdown cards, with a cached tenant access token."""
+"""Feishu's IM API: replies to a message as Markdown cards, with a cached tenant access token.
+
+A turn's card shows the follow-up's choices (labels in the turn's language) right after the
+question; replying with a choice's text answers it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.turn import Turn
+
+from .choices import with_choices
 from .conversation import split_text
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
@@ -49,6 +56,10 @@ class FeishuMessenger:
                 lifetime = int(body.get("expire", 0)) - TOKEN_MARGIN_SECONDS
                 self._expires = time.monotonic() + max(lifetime, 0)
             return self._token
+
+    def reply_turn(self, message_id: str, turn: Turn, in_thread: bool = False) -> None:
+        """Reply with an advisor turn: its Markdown with the follow-up's choices as text."""
+        self.reply(message_id, with_choices(turn), in_thread)
 
     def reply(self, message_id: str, markdown: str, in_thread: bool = False) -> None:
         """Reply to ``message_id`` with ``markdown``, in as many cards as its length needs."""

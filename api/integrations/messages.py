@@ -24,3 +24,7 @@ RECOMMENDATION_LABELS = {
     "zh": {"apr": "年化利率：", "speed": "到账速度：", "sources": "来源：", "separator": "｜"},
     "en": {"apr": "APR: ", "speed": "Speed: ", "sources": "Sources: ", "separator": " | "},
 }
+
+REPLY_CHOICES = {"zh": "可以直接回复：", "en": "You can reply: "}
+"""Before a follow-up's choices where a platform shows text only (the labels follow)."""
+CHOICE_SEPARATOR = {"zh": " / ", "en": " / "}

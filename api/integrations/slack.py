@@ -5,7 +5,8 @@ old) before anything else and answers a generic 401 otherwise. Events are acknow
 and answered from bolt's listener threads; an event id seen before (Slack retries with
 ``X-Slack-Retry-Num``) is acknowledged without being answered again, and so is a slash command
 seen before (same ``trigger_id``, or the same signed request replayed). Each Slack thread is one
-advisor session; a slash command's session is its user in that channel.
+advisor session; a slash command's session is its user in that channel. A click on a follow-up
+button is that button's label sent as the next message of the conversation it was shown in.
 
 The bot's identity (``auth.test``) is fetched lazily with a short timeout and cached; while
 Slack's API cannot be reached it is retried at most once a minute and the failure is logged, so
@@ -39,7 +40,7 @@ from ..errors import error
 from ..request_context import ContextThreadPool
 from . import messages
 from .conversation import Conversations, RecentIds
-from .slack_blocks import fallback_text, turn_blocks
+from .slack_blocks import CHOICE_ACTION, fallback_text, turn_blocks
 
 log = logging.getLogger("api.integrations")
 
@@ -221,6 +222,7 @@ class SlackAdapter:
         self.bolt.event("message", matchers=[is_direct_message])(self.on_direct_message)
         self.bolt.event("message")(self.on_other_message)
         self.bolt.command(SLASH_COMMAND)(self.on_command)
+        self.bolt.action(re.compile(f"^{re.escape(CHOICE_ACTION)}"))(self.on_choice)
         self.handler = ThreadedRequestHandler(self.bolt)
 
     def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
@@ -256,6 +258,28 @@ class SlackAdapter:
         turn = self.conversations.answer(session_id, text)
         respond(text=fallback_text(turn), blocks=self._blocks(turn))
 
+    def on_choice(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
+        respond: Respond,
+    ) -> None:  # fmt: skip
+        """A follow-up button: its label answers in the conversation the button was shown in
+        (the message's thread, or a slash command's user in that channel)."""
+        ack()
+        text = str(action.get("value", "")).strip()
+        team = str(_field(body, "team", "id") or body.get("team_id") or "")
+        channel = str(_field(body, "channel", "id") or _field(body, "container", "channel_id"))
+        thread_ts = _field(body, "message", "thread_ts") or _field(body, "container", "thread_ts")
+        if thread_ts:
+            session_id = self.conversations.session_id("slack", team, channel, str(thread_ts))
+            turn = self.conversations.answer(session_id, text)
+            self._post(client, channel=channel, thread_ts=thread_ts, text=fallback_text(turn),
+                       blocks=self._blocks(turn))  # fmt: skip
+            return
+        user = str(_field(body, "user", "id"))
+        session_id = self.conversations.session_id("slack", team, channel, user)
+        turn = self.conversations.answer(session_id, text)
+        respond(text=fallback_text(turn), blocks=self._blocks(turn))
+
     def _answer_in_thread(
         self, event: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
@@ -281,6 +305,12 @@ class SlackAdapter:
 
     def _blocks(self, turn: Turn) -> list[dict[str, Any]]:
         return turn_blocks(turn, lambda code: self.conversations.label("channels", code, turn.lang))
+
+
+def _field(body: dict[str, Any], name: str, key: str) -> Any:
+    """``body[name][key]`` of an interaction payload ('' when absent or of another shape)."""
+    part = body.get(name)
+    return part.get(key, "") if isinstance(part, dict) else ""
 
 
 def router(settings: Settings, conversations: Conversations) -> APIRouter:

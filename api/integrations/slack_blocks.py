@@ -1,4 +1,5 @@
-"""Slack Block Kit for one advisor turn: the reply as mrkdwn sections, recommendations, sources."""
+"""Slack Block Kit for one advisor turn: the reply as mrkdwn sections, recommendations, sources,
+and the follow-up's choices as buttons (each button's value is the label it sends back)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_BLOCKS = 50
 MAX_RECOMMENDATIONS = 10
 FALLBACK_LIMIT = 3000
+BUTTON_TEXT_LIMIT = 75
+MAX_BUTTONS = 25
+CHOICE_ACTION = "follow_up_choice:"
+"""The ``action_id`` prefix of a follow-up button (then the choice's number)."""
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 # Slack only renders *bold* at word boundaries; a zero-width space makes one next to Chinese text.
 _ZWSP = "\u200b"
@@ -37,16 +42,41 @@ def fallback_text(turn: Turn) -> str:
 
 
 def turn_blocks(turn: Turn, channel_label: Callable[[str], str]) -> list[Block]:
-    """The blocks of a turn: reply sections, one section per recommendation, a sources context."""
+    """The blocks of a turn: reply sections, one section per recommendation, a sources context,
+    the follow-up's buttons."""
     labels = messages.RECOMMENDATION_LABELS[turn.lang]
     recommendations = [
-        _section(_recommendation_text(rec, channel_label(rec.channel), labels))
+        _section(_recommendation_text(rec, rec.channel_label or channel_label(rec.channel), labels))
         for rec in turn.recommendations[:MAX_RECOMMENDATIONS]
     ]
     sources = _sources(turn, labels["sources"])
-    room = MAX_BLOCKS - len(recommendations) - len(sources)
+    choices = choice_buttons(turn)
+    room = MAX_BLOCKS - len(recommendations) - len(sources) - len(choices)
     reply = [_section(piece) for piece in split_text(mrkdwn(turn.reply), SECTION_LIMIT)][:room]
-    return [*reply, *recommendations, *sources]
+    return [*reply, *recommendations, *sources, *choices]
+
+
+def choice_buttons(turn: Turn) -> list[Block]:
+    """An actions block with one button per follow-up choice (skip last), labelled in the
+    turn's language; a click sends the label back as the person's answer."""
+    if turn.follow_up is None:
+        return []
+    buttons = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": _cut(label, BUTTON_TEXT_LIMIT), "emoji": False},
+            "value": label,
+            "action_id": f"{CHOICE_ACTION}{n}",
+        }
+        for n, label in enumerate(turn.follow_up.choices(turn.lang)[:MAX_BUTTONS])
+    ]
+    return [
+        {"type": "actions", "block_id": f"follow_up:{turn.follow_up.field}", "elements": buttons}
+    ]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _section(text: str) -> Block:

@@ -36,6 +36,7 @@ from ..deps import (
     known_session,
     presented_api_key,
 )
+from ..integrations.choices import with_choices
 from ..schemas import BODY_ERRORS, SESSION_ID, ChatCompletionRequest, OpenAIMessage, checked_text
 from ..schemas import errors as error_responses
 from .chat import reply_pieces
@@ -80,6 +81,10 @@ def _answer(advisor: Advisor, users: list[str], session: str | None) -> Turn:
         return advisor.reply(session, users[-1])
     finally:
         advisor.reset(session)
+
+
+def _follow_up(turn: Turn) -> dict[str, Any] | None:
+    return turn.follow_up.model_dump() if turn.follow_up else None
 
 
 def _session(
@@ -136,7 +141,7 @@ async def chat_completions(
     replayed = users[:-1] if session is None else []
     limiter.charge_texts(request, [*replayed, users[-1]], replayed=len(replayed))
     turn = await run_in_threadpool(_answer, advisor, users, session)
-    reply = mask_pii(turn.reply)
+    reply = mask_pii(with_choices(turn))  # a text client sees the follow-up's choices as text
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
@@ -148,7 +153,8 @@ async def chat_completions(
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "finadvisor": {"session_id": turn.session_id, **mask_pii_in(turn.contract())},
+            "finadvisor": {"session_id": turn.session_id,
+                           **mask_pii_in({**turn.contract(), "follow_up": _follow_up(turn)})},
         }  # fmt: skip
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> str:

@@ -6,42 +6,54 @@
 const MAX_CHARS = 2000;
 const SESSION_KEY = "finadvisor.session_id";
 
-// Channel codes of knowledge/taxonomy.yaml; the turn carries only the code.
-const CHANNEL_LABELS = {
-  bank_supply_chain: "银行供应链金融",
-  bank_inclusive_loan: "银行普惠小微贷",
-  bank_tax_loan: "银税互动税贷",
-  gov_guarantee: "政府性担保与政策贷款",
-  secured_loan: "抵押质押贷款",
-  fintech_business_loan: "金融科技经营贷",
-  fintech_consumer_credit: "金融科技消费信贷",
-  consumer_finance_company: "持牌消费金融公司",
-  credit_card: "信用卡",
-  leasing_or_bill: "融资租赁与票据",
-  credit_improvement: "先修复信用",
+// Interface wording only, in the two languages a turn can have. Everything about the advice
+// itself (channel labels, follow-up options and their answers, the skip choice) comes in the turn.
+const UI = {
+  zh: {
+    confidence: "可信度",
+    fit: "匹配度",
+    evidence: "依据：",
+    why: "为什么适合",
+    how: "怎么做",
+    apr: "年化利率",
+    speed: "到账速度",
+    effect: "多久见效",
+    materials: "准备材料",
+    basis: "依据 ",
+    reasons: "**可能的原因**",
+    recommendations: "**可以考虑的渠道**",
+    warnings: "**风险提示**",
+    sources: "**来源**",
+    source: "来源",
+    sourceN: (n, title) => `来源${n}：${title}`,
+    newTab: (label) => `${label}（在新标签页打开）`,
+    updated: (date) => `${date} 更新`,
+  },
+  en: {
+    confidence: "Confidence",
+    fit: "Fit",
+    evidence: "Evidence: ",
+    why: "Why it fits",
+    how: "What to do",
+    apr: "APR",
+    speed: "Speed",
+    effect: "Time to effect",
+    materials: "Materials",
+    basis: "Sources ",
+    reasons: "**Possible reasons**",
+    recommendations: "**Channels to consider**",
+    warnings: "**Warnings**",
+    sources: "**Sources**",
+    source: "source",
+    sourceN: (n, title) => `Source ${n}: ${title}`,
+    newTab: (label) => `${label} (opens in a new tab)`,
+    updated: (date) => `updated ${date}`,
+  },
 };
 
-// Follow-up options arrive as profile values ("none", "True", "20000"); each button sends a short
-// Chinese answer the advisor reads back as that value (tests/test_browser.py checks every one).
-const FOLLOW_UP_ANSWERS = {
-  overdue: { none: "没有逾期", past: "以前有过，已还清", current: "还在逾期" },
-  segment: { consumer: "个人或家庭用", sole_proprietor: "个体户经营用", sme: "公司经营用" },
-  need_purpose: { working_capital: "经营周转", consumption: "日常消费", repay_debt: "还其他贷款" },
-  lender_count: { 0: "0家", 3: "3家左右", 6: "6家以上" },
-  inquiries_recent: { 1: "1次", 4: "4次左右", 10: "10次以上" },
-  tax_rating: { A: "A级", M: "M级", D: "D级" },
-  receivables_large_buyers: { True: "有", False: "没有" },
-  collateral: { "['property']": "有房产", "[]": "没有" },
-  years_operating: { 0.5: "做了半年", 3: "做了3年" },
-  need_amount: { 20000: "2万", 500000: "50万", 3000000: "300万" },
-  urgency: { days: "几天内就要", months: "不急，可以等几个月" },
-  monthly_income: { 3000: "月收入3000元", 15000: "月收入1.5万" },
-  social_insurance: { True: "有", False: "没有" },
-  zhima_score: { 560: "560分左右", 720: "720分左右" },
-  is_student: { True: "是", False: "不是" },
-};
-const GENERIC_ANSWERS = { True: "是", False: "不是" };
-const SKIP_ANSWER = "跳过";
+function ui(lang) {
+  return UI[lang] || UI.zh;
+}
 
 const form = document.getElementById("composer-form");
 const input = document.getElementById("message");
@@ -68,12 +80,12 @@ function docUrl(docId, heading) {
   return heading ? `${base}#${encodeURIComponent(heading)}` : base;
 }
 
-function sourceLink(text, docId, heading, label, className = "cite") {
+function sourceLink(text, docId, heading, label, className = "cite", lang = "zh") {
   const link = el("a", className, text);
   link.href = docUrl(docId, heading);
   link.target = "_blank";
   link.rel = "noopener";
-  if (label) link.setAttribute("aria-label", `${label}（在新标签页打开）`);
+  if (label) link.setAttribute("aria-label", ui(lang).newTab(label));
   return link;
 }
 
@@ -83,21 +95,20 @@ function prefersReducedMotion() {
 
 // ---- rich text: **bold**, [n] citations, line breaks, numbered and bulleted lists -------------
 
-function appendInline(parent, text, citations) {
+function appendInline(parent, text, citations, lang = "zh") {
   const pattern = /\*\*(.+?)\*\*|\[(\d+)\]/g;
   let last = 0;
   for (const match of text.matchAll(pattern)) {
     if (match.index > last) parent.append(text.slice(last, match.index));
     if (match[1] !== undefined) {
       const strong = el("strong");
-      appendInline(strong, match[1], citations);
+      appendInline(strong, match[1], citations, lang);
       parent.append(strong);
     } else {
       const source = citations.get(Number(match[2]));
+      const label = source && ui(lang).sourceN(source.n, source.title);
       parent.append(
-        source
-          ? sourceLink(match[0], source.doc_id, source.heading, `来源${source.n}：${source.title}`)
-          : match[0],
+        source ? sourceLink(match[0], source.doc_id, source.heading, label, "cite", lang) : match[0],
       );
     }
     last = match.index + match[0].length;
@@ -105,7 +116,7 @@ function appendInline(parent, text, citations) {
   if (last < text.length) parent.append(text.slice(last));
 }
 
-function renderRich(text, citations = new Map()) {
+function renderRich(text, citations = new Map(), lang = "zh") {
   const fragment = document.createDocumentFragment();
   let paragraph = null;
   let list = null;
@@ -134,7 +145,7 @@ function renderRich(text, citations = new Map()) {
       }
       item = el("li");
       subList = null;
-      appendInline(item, numbered[2], citations);
+      appendInline(item, numbered[2], citations, lang);
       list.append(item);
     } else if (nested && item) {
       if (!subList) {
@@ -142,7 +153,7 @@ function renderRich(text, citations = new Map()) {
         item.append(subList);
       }
       const sub = el("li");
-      appendInline(sub, nested[1], citations);
+      appendInline(sub, nested[1], citations, lang);
       subList.append(sub);
     } else if (bullet || nested) {
       if (!list || list.tagName !== "UL") {
@@ -151,7 +162,7 @@ function renderRich(text, citations = new Map()) {
         fragment.append(list);
       }
       item = el("li");
-      appendInline(item, (bullet || nested)[1], citations);
+      appendInline(item, (bullet || nested)[1], citations, lang);
       list.append(item);
     } else {
       list = null;
@@ -163,7 +174,7 @@ function renderRich(text, citations = new Map()) {
         paragraph = el("p");
         fragment.append(paragraph);
       }
-      appendInline(paragraph, line, citations);
+      appendInline(paragraph, line, citations, lang);
     }
   }
   return fragment;
@@ -301,10 +312,10 @@ function clearError() {
 
 // ---- rendering one structured turn ------------------------------------------------------------
 
-function section(className, heading, citations) {
+function section(className, heading, citations, lang) {
   const node = el("section", `panel ${className}`);
   const title = el("h3", "panel-title");
-  appendInline(title, heading.replace(/[：:]\s*$/, ""), citations);
+  appendInline(title, heading.replace(/[：:]\s*$/, ""), citations, lang);
   node.append(title);
   return node;
 }
@@ -353,31 +364,36 @@ function confidenceBar(value, label) {
   return { bar, percent };
 }
 
-function citeFor(anchor, byAnchor) {
+function citeFor(anchor, byAnchor, lang) {
+  const text = ui(lang);
   const found = byAnchor.get(anchor);
   if (found) {
-    return sourceLink(`[${found.n}]`, found.doc_id, found.heading, `来源${found.n}：${found.title}`);
+    const label = text.sourceN(found.n, found.title);
+    return sourceLink(`[${found.n}]`, found.doc_id, found.heading, label, "cite", lang);
   }
   const [docId, heading = ""] = anchor.split("#");
-  return sourceLink("[来源]", docId, heading, `来源：${docId}`);
+  return sourceLink(`[${text.source}]`, docId, heading, `${text.source}: ${docId}`, "cite", lang);
 }
 
 function renderReasons(turn, heading, citations, byAnchor) {
-  const node = section("reasons", heading || "**可能的原因**", citations);
+  const text = ui(turn.lang);
+  const node = section("reasons", heading || text.reasons, citations, turn.lang);
   const list = el("ul", "chips");
   for (const reason of turn.reasons) {
     const chip = el("li", "chip");
+    chip.dataset.code = reason.code;
     const head = el("div", "chip-head");
     head.append(el("span", "chip-label", reason.label || reason.code));
-    head.append(el("code", "chip-code", reason.code));
-    const { bar, percent } = confidenceBar(reason.confidence, "可信度");
+    const { bar, percent } = confidenceBar(reason.confidence, text.confidence);
     const meter = el("div", "meter");
-    meter.append(bar, el("span", "chip-confidence", `可信度 ${percent}%`));
+    meter.append(bar, el("span", "chip-confidence", `${text.confidence} ${percent}%`));
     chip.append(head, meter);
-    if (reason.evidence) chip.append(el("p", "chip-evidence", `依据：${reason.evidence}`));
+    if (reason.evidence) chip.append(el("p", "chip-evidence", `${text.evidence}${reason.evidence}`));
     if (reason.advice) {
       const advice = el("p", "chip-advice", reason.advice);
-      for (const anchor of reason.citations || []) advice.append(" ", citeFor(anchor, byAnchor));
+      for (const anchor of reason.citations || []) {
+        advice.append(" ", citeFor(anchor, byAnchor, turn.lang));
+      }
       chip.append(advice);
     }
     list.append(chip);
@@ -394,39 +410,41 @@ function detail(list, term, value, className) {
 }
 
 function renderRecommendations(turn, heading, citations, byAnchor) {
-  const node = section("recommendations", heading || "**可以考虑的渠道**", citations);
+  const text = ui(turn.lang);
+  const node = section("recommendations", heading || text.recommendations, citations, turn.lang);
   const list = el("ol", "cards");
   for (const rec of turn.recommendations) {
-    const repair = rec.channel === "credit_improvement";
+    const repair = rec.credit_step;
     const card = el("li", repair ? "card rec-card repair" : "card rec-card");
+    card.dataset.channel = rec.channel;
     const head = el("div", "card-head");
     head.append(el("h4", "card-title", rec.title));
-    head.append(el("span", "badge", CHANNEL_LABELS[rec.channel] || rec.channel));
+    head.append(el("span", "badge", rec.channel_label || rec.channel));
     card.append(head);
     if (rec.provider) card.append(el("p", "provider", rec.provider));
 
-    const { bar, percent } = confidenceBar(rec.fit, "匹配度");
+    const { bar, percent } = confidenceBar(rec.fit, text.fit);
     const fit = el("div", "meter fit");
-    fit.append(bar, el("span", "fit-label", `匹配度 ${percent}%`));
+    fit.append(bar, el("span", "fit-label", `${text.fit} ${percent}%`));
     card.append(fit);
 
     const facts = el("dl", "facts");
-    detail(facts, repair ? "怎么做" : "为什么适合", rec.why, "why");
-    if (!repair) detail(facts, "年化利率", rec.apr, "apr");
-    detail(facts, repair ? "多久见效" : "到账速度", rec.speed, "speed");
+    detail(facts, repair ? text.how : text.why, rec.why, "why");
+    if (!repair) detail(facts, text.apr, rec.apr, "apr");
+    detail(facts, repair ? text.effect : text.speed, rec.speed, "speed");
     card.append(facts);
 
     if (rec.materials && rec.materials.length) {
       const materials = el("div", "materials");
-      materials.append(el("p", "materials-title", "准备材料"));
+      materials.append(el("p", "materials-title", text.materials));
       const items = el("ul");
       for (const material of rec.materials) items.append(el("li", "", material));
       materials.append(items);
       card.append(materials);
     }
     if (rec.citations && rec.citations.length) {
-      const cites = el("p", "card-cites", "依据 ");
-      for (const anchor of rec.citations) cites.append(citeFor(anchor, byAnchor));
+      const cites = el("p", "card-cites", text.basis);
+      for (const anchor of rec.citations) cites.append(citeFor(anchor, byAnchor, turn.lang));
       card.append(cites);
     }
     list.append(card);
@@ -436,53 +454,61 @@ function renderRecommendations(turn, heading, citations, byAnchor) {
 }
 
 function renderWarnings(turn, heading, citations) {
-  const node = section("warnings", heading || "**风险提示**", citations);
+  const node = section("warnings", heading || ui(turn.lang).warnings, citations, turn.lang);
   node.setAttribute("role", "note");
   const list = el("ul");
   for (const warning of turn.warnings) {
     const item = el("li");
-    appendInline(item, warning.message, citations);
+    appendInline(item, warning.message, citations, turn.lang);
     list.append(item);
   }
   node.append(list);
   return node;
 }
 
-function answerFor(field, option) {
-  return (FOLLOW_UP_ANSWERS[field] || {})[option] || GENERIC_ANSWERS[option] || option;
+// Each option carries its value and its label in both languages; the button sends the label in
+// the turn's language, which the advisor reads back to exactly that value.
+function labelIn(label, lang) {
+  return (label && (label[lang] || label.zh)) || "";
+}
+
+function optionButton(text, className) {
+  const button = el("button", className, text);
+  button.type = "button";
+  button.addEventListener("click", () => send(text, { quickReply: true }));
+  return button;
 }
 
 function renderFollowUp(turn) {
+  const followUp = turn.follow_up;
   const node = el("section", "panel follow-up");
-  const question = el("h3", "panel-title", turn.follow_up.question);
+  node.dataset.field = followUp.field;
+  const question = el("h3", "panel-title", followUp.question);
   question.id = `follow-up-${log.children.length}`;
   node.setAttribute("aria-labelledby", question.id);
   node.append(question);
   const options = el("div", "options");
-  for (const option of turn.follow_up.options || []) {
-    const answer = answerFor(turn.follow_up.field, option);
-    const button = el("button", "button option", answer);
-    button.type = "button";
-    button.addEventListener("click", () => send(answer, { quickReply: true }));
+  for (const option of followUp.options || []) {
+    const button = optionButton(labelIn(option.label, turn.lang), "button option");
+    button.dataset.value = JSON.stringify(option.value);
     options.append(button);
   }
-  const skip = el("button", "button option skip", "跳过");
-  skip.type = "button";
-  skip.addEventListener("click", () => send(SKIP_ANSWER, { quickReply: true }));
-  options.append(skip);
+  const skip = labelIn(followUp.skip, turn.lang);
+  if (skip) options.append(optionButton(skip, "button option skip"));
   node.append(options);
   return node;
 }
 
 function renderSources(turn, heading, citations) {
-  const node = section("sources", heading || "**来源**", citations);
+  const text = ui(turn.lang);
+  const node = section("sources", heading || text.sources, citations, turn.lang);
   const list = el("ol", "source-list");
   for (const source of turn.citations) {
     const item = el("li");
     item.value = source.n;
     const link = sourceLink(source.title, source.doc_id, source.heading, "", "source-link");
     item.append(el("span", "source-n", `[${source.n}]`), " ", link);
-    const where = [source.heading, source.updated && `${source.updated} 更新`].filter(Boolean);
+    const where = [source.heading, source.updated && text.updated(source.updated)].filter(Boolean);
     if (where.length) item.append(el("span", "source-meta", ` · ${where.join(" · ")}`));
     list.append(item);
   }
@@ -503,12 +529,13 @@ function renderTurn(article, turn) {
   const nodes = splitReply(turn).map((part) => {
     if (part.panel) return panels[part.panel](part.header);
     const reply = el("div", "reply");
-    reply.append(renderRich(part.text, citations));
+    reply.append(renderRich(part.text, citations, turn.lang));
     return reply;
   });
   article.querySelector(".bubble").replaceChildren(...nodes);
   article.dataset.state = "done";
   article.dataset.intent = turn.intent;
+  article.lang = turn.lang === "en" ? "en" : "zh-CN";
   article.setAttribute("aria-busy", "false");
 }
 

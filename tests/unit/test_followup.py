@@ -38,7 +38,12 @@ def test_asks_the_field_that_changes_the_ranking_most(
     assert question is not None
     assert question.field == "inquiries_recent"
     assert question.question == diagnoser.questions["inquiries_recent"].zh
-    assert question.options == ["1", "4", "10"]
+    assert [o.value for o in question.options] == [1, 4, 10]
+    assert [o.label.zh for o in question.options] == ["1次", "4次左右", "10次以上"]
+    assert question.choices("en") == [
+        "1 application", "About 4 applications", "10 applications or more", "Skip"
+    ]  # fmt: skip
+    assert question.choices("zh")[-1] == "跳过"
 
 
 def test_asks_in_english(diagnoser: Diagnoser, recommender: Recommender) -> None:

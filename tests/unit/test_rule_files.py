@@ -94,7 +94,7 @@ def test_a_missing_policy_file_refuses_to_load(tmp_path: Path) -> None:
 
 def test_a_misspelled_question_field(tmp_path: Path) -> None:
     kb = copy_knowledge(tmp_path)
-    replace_in("diagnosis.yaml", "  urgency: {zh:", "  urgncy: {zh:")(kb)
+    replace_in("diagnosis.yaml", "  urgency:\n    zh:", "  urgncy:\n    zh:")(kb)
     assert check_rules(kb) == [
         "diagnosis.yaml: questions.urgncy: unknown field 'urgncy' (not a profile field)"
     ]
