@@ -9,9 +9,15 @@ import uvicorn
 
 from bot.classify import load_meaning_model
 from bot.knowledge import check_knowledge
+from bot.session_keys import load_secret
 
 from .common import EXIT_PROBLEMS, console, err_console, settings
 from .index_cmds import open_index
+
+WORKER_HEALTHCHECK_SECONDS = 60
+"""How long a worker may take to answer uvicorn's health ping before it is replaced. Uvicorn's
+5 s is shorter than a spawned worker's imports on a busy machine: workers were killed while
+starting, over and over."""
 
 
 def serve(
@@ -31,6 +37,12 @@ def serve(
     config = settings()
     if config.meaning_models:  # fitted once here (seconds), then every worker loads the cache
         load_meaning_model(config.knowledge_dir / "training", config.meaning_cache_dir)
+    from api.shared_state import check_shared_state  # imported here: workers re-import this module
+
+    load_secret(config)  # generated here once, so that workers starting together read one key
+    state = check_shared_state(config)  # rate limits and delivery ids, shared by the workers
+    console.print(f"finadvisor: shared state in {state}", soft_wrap=True)
     console.print(f"finadvisor: open http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run("api:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False)  # fmt: skip
+                log_level="info", proxy_headers=False,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)  # fmt: skip

@@ -165,7 +165,9 @@ def test_an_unreachable_redis_is_one_sentence_and_a_503(advisor: Advisor) -> Non
     with TestClient(create_app(settings, advisor=advisor)) as client:
         refused = client.post("/v1/diagnose", json={"text": "借呗没额度"})
         assert refused.status_code == 503
-        assert refused.json() == {"error": "The advisor's storage is unavailable right now; try again shortly."}
+        assert refused.json() == {
+            "error": "The advisor's storage is unavailable right now; try again shortly."
+        }
         assert client.get("/healthz").status_code == 200  # not limited, so not refused
     store.close()
 

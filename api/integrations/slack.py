@@ -223,7 +223,9 @@ class SlackAdapter:
             process_before_response=False,
             listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack"),
         )
-        self.bolt.use(SkipRedeliveries(conversations.seen_ids("slack_deliveries", REPLAY_WINDOW_SECONDS)))
+        self.bolt.use(
+            SkipRedeliveries(conversations.seen_ids("slack_deliveries", REPLAY_WINDOW_SECONDS))
+        )
         self.bolt.event("app_mention")(self.on_mention)
         self.bolt.event("message", matchers=[is_direct_message])(self.on_direct_message)
         self.bolt.event("message")(self.on_other_message)

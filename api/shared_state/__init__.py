@@ -35,11 +35,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from limits.storage import Storage
 
-from core.errors import UnknownBackendError
+from core.errors import StateError, UnknownBackendError
 from core.settings import Settings
 
 __all__ = [
-    "STATE_BACKENDS", "SeenIds", "SharedState", "check_namespace",
+    "STATE_BACKENDS", "SeenIds", "SharedState", "check_namespace", "check_shared_state",
     "open_shared_state", "register_state_backend", "state_url",
 ]  # fmt: skip
 
@@ -142,3 +142,20 @@ def open_shared_state(settings: Settings) -> SharedState:
     if factory is None:
         raise UnknownBackendError("state store", scheme, STATE_BACKENDS)
     return factory(url, settings)
+
+
+UNREACHABLE = (
+    "The shared state store at {url} cannot be used; start it or set FINADVISOR_STATE_URL to a"
+    " store that works."
+)
+
+
+def check_shared_state(settings: Settings) -> str:
+    """Open the store once (creating its tables) and check it answers; its URL to show."""
+    state = open_shared_state(settings)
+    try:
+        if not state.rate_storage.check():
+            raise StateError(UNREACHABLE.format(url=state.url))
+        return state.url
+    finally:
+        state.close()
