@@ -146,7 +146,7 @@ def check_the_limit_is_shared(server: Served) -> None:
     assert all(int(a.headers["retry-after"]) >= 1 for a in answers if a.status == 429)
     assert {answer.worker for answer in answers} == server.worker_pids()  # both took part
     # a text's extra hits count on whichever worker takes it: 1000 characters cost 3 hits
-    client = proxied()
+    client = proxied() | {"Content-Type": "application/json"}
     text = ("借呗有入口没额度，芝麻分620，没有逾期。" * 60)[:1000]
     body = json.dumps({"text": text}, ensure_ascii=False).encode()
     heavy = [server.request("POST", "/v1/diagnose", body, client) for _ in range(3)]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,17 +13,23 @@ from pathlib import Path
 
 import pytest
 import redis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
+from api.errors import STORAGE_UNAVAILABLE
+from api.integrations import feishu, slack
+from api.integrations.conversation import Conversations
 from api.main import create_app
 from api.ratelimit import RateLimiter
 from api.shared_state import SharedState, open_shared_state, state_url
 from bot.advisor import Advisor
+from bot.session_keys import SessionKeys
 from core.errors import StateError, UnknownBackendError
 from core.settings import Settings
 
+from . import test_feishu, test_slack
 from .helpers import free_port
 
 
@@ -141,17 +150,25 @@ def _offer_ids(settings: Settings, keys: list[str], start: object) -> list[str]:
         store.close()
 
 
-def test_processes_share_the_limit_and_the_ids(state_settings: Settings) -> None:
+def test_processes_share_the_limit_and_the_ids(tmp_path: Path, redis_url: str) -> None:
+    redis_state = _redis_db(redis_url, 5)
+    with redis.Redis.from_url(redis_state) as client:
+        client.flushdb()
+    stores = [
+        Settings(data_dir=tmp_path / "data"),
+        Settings(data_dir=tmp_path, state_url=redis_state),
+    ]
     context = multiprocessing.get_context("spawn")
-    client = f"racer-{uuid.uuid4().hex}"
     keys = [f"event:{n}" for n in range(40)]
     with context.Manager() as manager, context.Pool(4) as pool:
-        start = manager.Barrier(4)
-        hits = pool.starmap(_hit_many, [(state_settings, client, 20, start)] * 4)
-        start = manager.Barrier(4)
-        firsts = pool.starmap(_offer_ids, [(state_settings, keys, start)] * 4)
-    assert sum(sum(allowed) for allowed in hits) == 25  # of 80 hits from 4 processes
-    assert sorted(key for mine in firsts for key in mine) == sorted(keys)  # each id once
+        for settings in stores:
+            client = f"racer-{uuid.uuid4().hex}"
+            start = manager.Barrier(4)
+            hits = pool.starmap(_hit_many, [(settings, client, 20, start)] * 4)
+            start = manager.Barrier(4)
+            firsts = pool.starmap(_offer_ids, [(settings, keys, start)] * 4)
+            assert sum(sum(allowed) for allowed in hits) == 25  # of 80 hits from 4 processes
+            assert sorted(key for mine in firsts for key in mine) == sorted(keys)  # each id once
 
 
 def test_an_unreachable_redis_is_one_sentence_and_a_503(advisor: Advisor) -> None:
@@ -164,11 +181,36 @@ def test_an_unreachable_redis_is_one_sentence_and_a_503(advisor: Advisor) -> Non
     settings = advisor.settings.model_copy(update={"state_url": dead, "rate_limit": "5/minute"})
     with TestClient(create_app(settings, advisor=advisor)) as client:
         refused = client.post("/v1/diagnose", json={"text": "借呗没额度"})
-        assert refused.status_code == 503
-        assert refused.json() == {
-            "error": "The advisor's storage is unavailable right now; try again shortly."
-        }
+        assert refused.status_code == 503 and refused.json() == {"error": STORAGE_UNAVAILABLE}
         assert client.get("/healthz").status_code == 200  # not limited, so not refused
+    store.close()
+
+
+def test_a_delivery_is_refused_with_503_when_the_state_store_is_down(advisor: Advisor) -> None:
+    """Not marked as received, so the platform redelivers it later: not lost, and not a 500."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings = advisor.settings.model_copy(
+        update={
+            "feishu_app_id": "cli_test",
+            "feishu_app_secret": "test-app-secret",
+            "feishu_verification_token": test_feishu.VERIFICATION_TOKEN,
+            "slack_bot_token": test_slack.TOKEN,
+            "slack_signing_secret": test_slack.SECRET,
+            "slack_api_url": f"http://127.0.0.1:{free_port()}/api/",
+        }
+    )
+    store = open_shared_state(settings.model_copy(update={"state_url": dead}))
+    conversations = Conversations(lambda: advisor, SessionKeys.from_settings(settings), store)
+    app = FastAPI()  # the adapters alone, without the rate limiter that would refuse first
+    app.include_router(feishu.router(settings, conversations))
+    app.include_router(slack.router(settings, conversations))
+    with TestClient(app) as client:
+        event = test_feishu.message_event("借呗没额度", "om_down", "oc_down")
+        refused = test_feishu.post(client, event)
+        assert refused.status_code == 503 and refused.json() == {"error": STORAGE_UNAVAILABLE}
+        mention = test_slack.mention("借呗没额度", test_slack.new_ts())
+        refused = test_slack.post_event(client, mention)
+        assert refused.status_code == 503 and refused.json() == {"error": STORAGE_UNAVAILABLE}
     store.close()
 
 
@@ -176,3 +218,14 @@ def test_an_unusable_state_file_is_one_sentence(tmp_path: Path) -> None:
     (tmp_path / "state.sqlite3").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StateError, match="move that file away or set FINADVISOR_STATE_URL"):
         open_shared_state(Settings(data_dir=tmp_path))
+
+
+def test_serve_refuses_to_start_without_its_state_store(shipped_data_env: Path) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    env = os.environ | {"FINADVISOR_STATE_URL": dead}
+    command = [str(Path(sys.executable).with_name("finadvisor")), "serve", "--workers", "2",
+               "--port", str(free_port())]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"The shared state store at {dead} cannot be used" in " ".join(done.stderr.split())
