@@ -33,14 +33,14 @@ def serve(
             typer.echo(problem, err=True)
         err_console.print(f"[red]{len(problems)} problem(s)[/red] in {knowledge_dir}; not starting")
         raise typer.Exit(EXIT_PROBLEMS)
-    open_index()
     config = settings()
-    if config.meaning_models:  # fitted once here (seconds), then every worker loads the cache
-        load_meaning_model(config.knowledge_dir / "training", config.meaning_cache_dir)
     from api.shared_state import check_shared_state  # imported here: workers re-import this module
 
+    state = check_shared_state(config)  # rate limits and delivery ids, before minutes of indexing
     load_secret(config)  # generated here once, so that workers starting together read one key
-    state = check_shared_state(config)  # rate limits and delivery ids, shared by the workers
+    open_index()
+    if config.meaning_models:  # fitted once here (seconds), then every worker loads the cache
+        load_meaning_model(config.knowledge_dir / "training", config.meaning_cache_dir)
     console.print(f"finadvisor: shared state in {state}", soft_wrap=True)
     console.print(f"finadvisor: open http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run("api:create_app", factory=True, host=host, port=port, workers=workers,

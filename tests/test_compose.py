@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,13 @@ def test_the_dockerfile_installs_the_package_and_runs_unprivileged() -> None:
     copied = {line.split()[1] for line in lines if line.startswith("COPY ")}
     packages = {"core", "bot", "knowledge", "api", "cli", "prompts"}
     assert packages <= copied  # what the app reads at run time: code, knowledge, prompts
+    # and a plain `pip install .` carries the files that are not Python: the page, the prompts
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    assert "prompts" in setuptools["packages"]["find"]["include"]
+    data = setuptools["package-data"]
+    assert "static/*" in data["api"] and "*.yaml" in data["prompts"] and "*.md" in data["prompts"]
+    prompts = [path for path in (REPO / "prompts").iterdir() if path.is_file()]
+    assert prompts and all(path.suffix in {".md", ".yaml"} for path in prompts)  # all packaged
 
 
 @pytest.fixture
