@@ -18,6 +18,7 @@ from core.errors import (
     InputTooLongError,
     RetrievalError,
     SessionError,
+    StateError,
 )
 
 log = logging.getLogger("api")
@@ -26,6 +27,7 @@ MALFORMED_JSON = (
     'The request body is not valid JSON; send a JSON object such as {"message": "..."}.'
 )
 SERVER_ERROR = "Something went wrong on our side; please try again in a moment."
+STORAGE_UNAVAILABLE = "The advisor's storage is unavailable right now; try again shortly."
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -87,9 +89,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, EmptyInputError | InputError):
             return error(422, str(exc))
         _count_failure(request, exc)
-        if isinstance(exc, SessionError | RetrievalError):
+        if isinstance(exc, SessionError | StateError | RetrievalError):
             log.error("backend failure: %s", exc)
-            return error(503, "The advisor's storage is unavailable right now; try again shortly.")
+            return error(503, STORAGE_UNAVAILABLE)
         log.error("domain error: %s", exc)
         return error(500, SERVER_ERROR)
 

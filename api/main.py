@@ -35,6 +35,7 @@ from .ratelimit import RateLimiter, RateLimitMiddleware
 from .request_context import RequestContext
 from .routes import catalog, chat, diagnose, docs, health, openai, search, sessions
 from .schemas import errors
+from .shared_state import open_shared_state
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 256 * 1024
@@ -83,7 +84,10 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         advisor.observer = metrics
     app.state.session_keys = SessionKeys.from_settings(settings)
     app.state.api_keys = settings.api_key_set()
-    limiter = app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.client_ip_header)
+    shared = app.state.shared_state = open_shared_state(settings)
+    limiter = app.state.rate_limiter = RateLimiter(
+        settings.rate_limit, shared, settings.client_ip_header
+    )
     install_error_handlers(app)
     guarded = errors(401) if app.state.api_keys else {}
     for module in (chat, diagnose, search, catalog, docs, sessions, openai):

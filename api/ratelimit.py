@@ -8,33 +8,47 @@ A request costs one hit, and a text costs one more hit per full ``CHARS_PER_HIT`
 2,000-character message counts as five requests: its retrieval embeds the whole text, which costs
 seconds of CPU); an OpenAI-compatible request that replays earlier user messages pays for each of
 them as for a request of its own (``RateLimiter.charge_texts``).
+
+The counters live in the app's shared state (``api.shared_state``: Redis, or SQLite in the data
+directory), so the limit holds across ``finadvisor serve --workers N`` and across restarts. When
+that store fails the request is refused with 503 (one sentence), never let through uncounted.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from fastapi import HTTPException, Request
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.errors import StorageError
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import messages
+from core.errors import StateError
 
-from .errors import error
+from .errors import STORAGE_UNAVAILABLE, error
+from .shared_state import SharedState
+
+log = logging.getLogger("api")
 
 EXEMPT_PREFIXES = ("/healthz", "/metrics", "/static", "/docs", "/openapi.json", "/redoc")
 CHARS_PER_HIT = 500
+RATE_STORE_FAILED = (
+    "The rate-limit counters at {url} cannot be used ({detail}); check that store or set"
+    " FINADVISOR_STATE_URL to another one."
+)
 
 
 class RateLimiter:
     """The app's one limiter: who a client is, and whether it may spend more."""
 
-    def __init__(self, limit: str, client_ip_header: str | None = None) -> None:
+    def __init__(self, limit: str, state: SharedState, client_ip_header: str | None = None) -> None:
         self.item = parse(limit)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.state = state
+        self.limiter = MovingWindowRateLimiter(state.rate_storage)
         self.header = client_ip_header.lower().encode("latin-1") if client_ip_header else None
 
     def client(self, scope: Scope) -> str:
@@ -54,9 +68,14 @@ class RateLimiter:
 
     def spend(self, client: str, cost: int) -> int | None:
         """Count ``cost`` hits for ``client``; the seconds to wait when that is over the limit."""
-        if self.limiter.hit(self.item, client, cost=cost):
-            return None
-        reset, _ = self.limiter.get_window_stats(self.item, client)
+        try:
+            if self.limiter.hit(self.item, client, cost=cost):
+                return None
+            reset, _ = self.limiter.get_window_stats(self.item, client)
+        except StorageError as exc:  # limits' wrapper of the Redis client's errors
+            cause = exc.storage_error
+            detail = " ".join(str(cause).split()) or type(cause).__name__
+            raise StateError(RATE_STORE_FAILED.format(url=self.state.url, detail=detail)) from exc
         return max(1, math.ceil(reset - time.time()))
 
     def charge_texts(self, request: Request, texts: list[str], replayed: int = 0) -> None:
@@ -85,7 +104,12 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or path == "/" or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        retry = self.limiter.retry_after(self.limiter.client(scope))
+        try:
+            retry = self.limiter.retry_after(self.limiter.client(scope))
+        except StateError as exc:
+            log.error("rate limit not checked: %s", exc)
+            await error(503, STORAGE_UNAVAILABLE)(scope, receive, send)
+            return
         if retry is not None:
             response = error(
                 429, messages.RATE_LIMITED.format(retry=retry), {"Retry-After": str(retry)}

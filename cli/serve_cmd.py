@@ -10,6 +10,7 @@ import uvicorn
 
 from bot.classify import load_meaning_model
 from bot.knowledge import check_knowledge
+from bot.session_keys import load_secret
 
 from .common import EXIT_PROBLEMS, console, err_console, settings
 from .index_cmds import open_index
@@ -44,14 +45,19 @@ def serve(
             typer.echo(problem, err=True)
         err_console.print(f"[red]{len(problems)} problem(s)[/red] in {knowledge_dir}; not starting")
         raise typer.Exit(EXIT_PROBLEMS)
-    open_index()
     config = settings()
+    from api.shared_state import check_shared_state  # imported here: workers re-import this module
+
+    state = check_shared_state(config)  # rate limits and delivery ids, before minutes of indexing
+    load_secret(config)  # generated here once, so that workers starting together read one key
+    open_index()
     if config.meaning_models:  # fitted once here (seconds), then every worker loads the cache
         load_meaning_model(config.knowledge_dir / "training", config.meaning_cache_dir)
     from api.metrics import multiprocess_dir, prepare_multiprocess_dir
 
     if workers > 1 and multiprocess_dir() is None:  # /metrics then sums over every worker
         prepare_multiprocess_dir(config.data_dir / "metrics")
+    console.print(f"finadvisor: shared state in {state}", soft_wrap=True)
     console.print(f"finadvisor: open http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run("api:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level.value, proxy_headers=False,

@@ -10,7 +10,8 @@ FinadvisorError
 ├── InputError                  the user's input cannot be used (message is the one-sentence fix)
 │   ├── EmptyInputError
 │   └── InputTooLongError
-└── SessionError                the session store failed
+├── SessionError                the session store failed
+└── StateError                  the shared state (rate limits, delivery ids) failed
 """
 
 from __future__ import annotations
@@ -72,3 +73,7 @@ class InputTooLongError(InputError):
 
 class SessionError(FinadvisorError):
     """The session store failed."""
+
+
+class StateError(FinadvisorError):
+    """The shared-state store (rate-limit counters, webhook delivery ids) failed."""

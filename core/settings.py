@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         default=None,
         description="sqlite:///path or redis://host:port/db; SQLite in data_dir when unset.",
     )
+    state_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db or sqlite:///path for the state every worker shares"
+        " (rate-limit counters, webhook delivery ids); unset: the session store's Redis when"
+        " session_url is redis://, else SQLite at data_dir/state.sqlite3.",
+    )
     llm: str | None = Field(default=None, description="provider:model, e.g. openai:deepseek-chat.")
     llm_base_url: str | None = None
     llm_api_key: str | None = None

@@ -81,10 +81,16 @@ register_embeddings("test:histogram", OtherEmbeddings)
 def shipped_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings whose data directory holds the shipped index (built once per session).
 
-    ``TEST_SHIPPED_INDEX_DIR`` (a developer's convenience) keeps that index between runs.
+    ``TEST_SHIPPED_INDEX_DIR`` (a developer's convenience) keeps that index between runs. The
+    shared state (rate-limit counters, webhook delivery ids) lives in this session's own file,
+    so a kept index never carries one run's counters or seen ids into the next.
     """
     kept = os.environ.get("TEST_SHIPPED_INDEX_DIR")
-    return Settings(data_dir=Path(kept) if kept else tmp_path_factory.mktemp("shipped-index"))
+    state = tmp_path_factory.mktemp("shared-state") / "state.sqlite3"
+    return Settings(
+        data_dir=Path(kept) if kept else tmp_path_factory.mktemp("shipped-index"),
+        state_url=f"sqlite:///{state}",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,8 @@ def mount_integrations(app: FastAPI, settings: Settings) -> list[str]:
     mounted = []
     for adapter in ADAPTERS:
         if adapter.configured(settings):
-            router = adapter.router(settings, Conversations(advisor, app.state.session_keys))
+            conversations = Conversations(advisor, app.state.session_keys, app.state.shared_state)
+            router = adapter.router(settings, conversations)
             app.include_router(router)
             paths = ", ".join(getattr(route, "path", "") for route in router.routes)
             log.info("mounted the %s adapter at POST %s", adapter.name, paths)

@@ -1,12 +1,16 @@
-"""What every chat adapter shares: keyed session ids, redelivery dedup, answering through the advisor."""
+"""What every chat adapter shares: keyed session ids, redelivery dedup, answering through the advisor.
+
+Delivery ids (a redelivered event, a replayed signature) are remembered in the app's shared
+state (``api.shared_state``), so a delivery is handled once across every worker and restart.
+An id is marked when the delivery is accepted, before its reply is computed: the platform got
+its 200 then and does not redeliver, so a failed reply is logged, not retried.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -15,12 +19,13 @@ from fastapi import APIRouter, Request, Response
 from bot.advisor import Advisor
 from bot.session_keys import SessionKeys
 from bot.turn import Turn
-from core.errors import InputError
+from core.errors import InputError, StateError
 
 from ..body import BodyProblem
-from ..errors import error
+from ..errors import STORAGE_UNAVAILABLE, error
 from ..request_context import ContextThreadPool
 from ..schemas import checked_text
+from ..shared_state import SeenIds, SharedState
 from . import messages
 
 log = logging.getLogger("api.integrations")
@@ -47,6 +52,9 @@ def webhook_router(path: str, adapter: WebhookAdapter) -> APIRouter:
             return adapter.handle(await request.body(), request.headers)
         except BodyProblem as problem:
             return error(problem.status, problem.message)
+        except StateError as exc:  # not marked as received: the platform will redeliver it
+            log.error("webhook delivery not accepted: %s", exc)
+            return error(503, STORAGE_UNAVAILABLE)
 
     return webhook
 
@@ -74,43 +82,13 @@ def split_text(text: str, limit: int) -> list[str]:
     return [piece.strip("\n") for piece in pieces if piece.strip()]
 
 
-class RecentIds:
-    """A bounded, thread-safe memory of ids already seen (oldest forgotten first).
-
-    With ``ttl_seconds`` an id is forgotten that long after it was first seen, so that the memory
-    holds exactly the window in which a platform may redeliver.
-    """
-
-    def __init__(self, capacity: int = 10_000, ttl_seconds: float | None = None) -> None:
-        self.capacity, self.ttl_seconds = capacity, ttl_seconds
-        self._seen: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str) -> bool:
-        """Remember ``key``; True only the first time it is offered."""
-        return self.remember(key, "") is None
-
-    def remember(self, key: str, value: str) -> str | None:
-        """Remember ``value`` under ``key`` unless known; the value remembered before, if any."""
-        now = time.monotonic()
-        with self._lock:
-            if self.ttl_seconds is not None:
-                while self._seen and next(iter(self._seen.values()))[0] < now - self.ttl_seconds:
-                    self._seen.popitem(last=False)
-            if key in self._seen:
-                return self._seen[key][1]
-            self._seen[key] = (now, value)
-            if len(self._seen) > self.capacity:
-                self._seen.popitem(last=False)
-            return None
-
-
 class Conversations:
     """Answers chat messages through the advisor, one turn at a time per session."""
 
-    def __init__(self, advisor: AdvisorSource, keys: SessionKeys) -> None:
+    def __init__(self, advisor: AdvisorSource, keys: SessionKeys, state: SharedState) -> None:
         self._advisor = advisor
         self._keys = keys
+        self._state = state
         # Turns of one session must not interleave: each reads the profile the previous one wrote.
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
 
@@ -118,6 +96,10 @@ class Conversations:
     def advisor(self) -> Advisor:
         """The app's advisor."""
         return self._advisor()
+
+    def seen_ids(self, namespace: str, ttl_seconds: float, capacity: int = 100_000) -> SeenIds:
+        """The shared memory of ``namespace``'s delivery ids (kept ``ttl_seconds`` each)."""
+        return self._state.seen_ids(namespace, ttl_seconds, capacity)
 
     def session_id(self, platform: str, *parts: str) -> str:
         """The advisor session of a platform conversation, keyed with the server's secret."""

@@ -37,7 +37,7 @@ from ..body import parse_json
 from ..errors import error
 from . import messages
 from .choices import choices_line, with_choices
-from .conversation import Background, Conversations, RecentIds, split_text, webhook_router
+from .conversation import Background, Conversations, split_text, webhook_router
 
 log = logging.getLogger("api.integrations")
 
@@ -99,8 +99,8 @@ class DingTalkAdapter:
         self.origins = allowed_origins(settings.dingtalk_reply_hosts)
         self.conversations = conversations
         window = 2 * MAX_CLOCK_SKEW_MS / 1000
-        self.seen = RecentIds(100_000, ttl_seconds=window)
-        self.signatures = RecentIds(100_000, ttl_seconds=window)
+        self.seen = conversations.seen_ids("dingtalk_messages", window)
+        self.signatures = conversations.seen_ids("dingtalk_signatures", window)
         self.background = Background("dingtalk")
         self._http = httpx.Client(timeout=10.0)
 

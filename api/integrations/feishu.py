@@ -30,7 +30,7 @@ from core.settings import Settings
 from ..body import parse_json
 from ..errors import error
 from . import messages
-from .conversation import Background, Conversations, RecentIds, webhook_router
+from .conversation import Background, Conversations, webhook_router
 from .feishu_im import FeishuMessenger
 
 log = logging.getLogger("api.integrations")
@@ -39,6 +39,7 @@ PATH = "/feishu/events"
 MESSAGE_RECEIVED = "im.message.receive_v1"
 _MENTION_KEY = re.compile(r"@_(?:user_\d+|all)")
 MAX_SIGNATURE_AGE_SECONDS = 300
+REPLAY_WINDOW_SECONDS = 24 * 3600  # an event id is remembered this long after its first delivery
 
 
 class Unverified(Exception):
@@ -76,7 +77,7 @@ class FeishuAdapter:
         self.messenger = FeishuMessenger(
             settings.feishu_api_url, settings.feishu_app_id or "", settings.feishu_app_secret or ""
         )
-        self.seen = RecentIds(100_000, ttl_seconds=24 * 3600)
+        self.seen = conversations.seen_ids("feishu_events", REPLAY_WINDOW_SECONDS)
         self.background = Background("feishu")
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> Response:

@@ -33,13 +33,15 @@ from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
 
 from bot.turn import Turn
+from core.errors import StateError
 from core.settings import Settings
 
 from ..body import BodyProblem, parse_json
-from ..errors import error
+from ..errors import STORAGE_UNAVAILABLE, error
 from ..request_context import ContextThreadPool
+from ..shared_state import SeenIds
 from . import messages
-from .conversation import Conversations, RecentIds
+from .conversation import Conversations
 from .slack_blocks import CHOICE_ACTION, fallback_text, turn_blocks
 
 log = logging.getLogger("api.integrations")
@@ -102,7 +104,7 @@ class SignedRequests(RequestVerification):
 class SkipRedeliveries(Middleware):
     """Acknowledges an event or command already received without handling it again."""
 
-    def __init__(self, seen: RecentIds) -> None:
+    def __init__(self, seen: SeenIds) -> None:
         self.seen = seen
 
     def process(
@@ -110,7 +112,12 @@ class SkipRedeliveries(Middleware):
     ) -> BoltResponse | None:
         """Stop here for a known event id; otherwise go on to the listeners."""
         key = self.delivery_key(req)
-        if key is not None and not self.seen.first_time(key):
+        try:
+            repeated = key is not None and not self.seen.first_time(key)
+        except StateError as exc:  # not marked as received: Slack retries it
+            log.error("Slack delivery not accepted: %s", exc)
+            return BoltResponse(status=503, body={"error": STORAGE_UNAVAILABLE})
+        if repeated:
             retry = req.headers.get("x-slack-retry-num", ["?"])[0]
             log.info("skipped Slack delivery %s, already received (retry %s)", key, retry)
             return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
@@ -217,7 +224,9 @@ class SlackAdapter:
             process_before_response=False,
             listener_executor=ContextThreadPool(max_workers=8, thread_name_prefix="slack"),
         )
-        self.bolt.use(SkipRedeliveries(RecentIds(100_000, ttl_seconds=REPLAY_WINDOW_SECONDS)))
+        self.bolt.use(
+            SkipRedeliveries(conversations.seen_ids("slack_deliveries", REPLAY_WINDOW_SECONDS))
+        )
         self.bolt.event("app_mention")(self.on_mention)
         self.bolt.event("message", matchers=[is_direct_message])(self.on_direct_message)
         self.bolt.event("message")(self.on_other_message)
