@@ -37,8 +37,12 @@ local earlier = redis.call('GET', KEYS[1])
 if earlier then return earlier end
 local ttl, now, capacity = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl)
-redis.call('ZADD', KEYS[2], now, KEYS[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
+-- score: first-seen time in ms, then arrival order within that ms (equal scores would be
+-- popped by name, not by age)
+local order = redis.call('INCR', KEYS[2] .. ':order') % 1000
+redis.call('PEXPIRE', KEYS[2] .. ':order', ttl)
+redis.call('ZADD', KEYS[2], now * 1000 + order, KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', (now - ttl) * 1000)
 local excess = redis.call('ZCARD', KEYS[2]) - capacity
 if excess > 0 then
   local oldest = redis.call('ZPOPMIN', KEYS[2], excess)

@@ -27,7 +27,7 @@ SQLITE_FAILED = (
     " FINADVISOR_STATE_URL to another store."
 )
 PURGE_EVERY = 512
-"""Every this many hits, expired hits of every client are deleted (not only the caller's)."""
+"""Every this many hits (per process), lapsed hits and counters are deleted in one statement."""
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS rate_hits (key TEXT NOT NULL, at REAL NOT NULL,"
@@ -114,9 +114,9 @@ class SQLiteRateStorage(Storage, MovingWindowSupport):
             return False
         now = time.time()
         with self.database.transaction() as conn:
-            conn.execute("DELETE FROM rate_hits WHERE key = ? AND expires <= ?", (key, now))
             (used,) = conn.execute(
-                "SELECT COALESCE(SUM(cost), 0) FROM rate_hits WHERE key = ?", (key,)
+                "SELECT COALESCE(SUM(cost), 0) FROM rate_hits WHERE key = ? AND expires > ?",
+                (key, now),
             ).fetchone()
             if used + amount > limit:
                 return False
@@ -125,7 +125,7 @@ class SQLiteRateStorage(Storage, MovingWindowSupport):
                 (key, now, now + expiry, amount),
             )
             self._hits += 1
-            if self._hits % PURGE_EVERY == 0:  # clients that stopped coming leave rows behind
+            if self._hits % PURGE_EVERY == 0:  # lapsed hits are skipped above, deleted here
                 conn.execute("DELETE FROM rate_hits WHERE expires <= ?", (now,))
                 conn.execute("DELETE FROM rate_counters WHERE expires <= ?", (now,))
         return True
