@@ -17,7 +17,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from bot import messages
 
 SESSION_ID = r"^s-[0-9a-f]{40}$"
-NOT_BLANK = r"\S"
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+# Not blank. Python's str.strip also removes the separators U+001C-U+001F and U+0085, which the
+# schema's regex dialect (ECMA-262) counts as non-space: the pattern names them.
 MAX_TEXT_DIGITS = 40
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _LONG_DIGITS = re.compile(rf"[\d,，]{{{MAX_TEXT_DIGITS + 1},}}")
