@@ -145,6 +145,10 @@ class Diagnoser:
             return f'{rule.evidence_en} ("{"; ".join(words)}")' if words else rule.evidence_en
         return f"{rule.evidence}（“{'；'.join(words)}”）" if words else rule.evidence
 
+    def is_possibility(self, reason: Reason) -> bool:
+        """Whether a reason is only a possibility (no specific evidence)."""
+        return reason.confidence < self.possibility_below
+
 
 def _quoted(words: str, lang: str) -> str:
     """The user's words as evidence; in an English reply, Chinese words are described instead
@@ -152,7 +156,3 @@ def _quoted(words: str, lang: str) -> str:
     if lang == "en" and _CJK.search(words):
         return ENGLISH_EARLIER_WORDS
     return words
-
-    def is_possibility(self, reason: Reason) -> bool:
-        """Whether a reason is only a possibility (no specific evidence)."""
-        return reason.confidence < self.possibility_below
