@@ -48,6 +48,8 @@ _PAIR_UNIT = re.compile(r"^([一二两三四五六七八九])[一二两三四五
 _ARABIC_TAIL = re.compile(r"^([0-9]{1,4})([万千])([0-9])$")  # 1万2 -> 12000
 _ARABIC = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
 _LATIN = re.compile(r"[a-zA-Z]")
+_PRONOUN_ONE = re.compile(r"\b(?:each|this|that|which|the|any|every|another|no|some|a)\s+$",
+                          re.IGNORECASE)  # fmt: skip
 _EN_FIGURE = re.compile(r"^([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*([a-z]+)?$")
 
 
@@ -153,10 +155,13 @@ def parse_number(token: str) -> float | None:
 
 
 def numbers_in(text: str) -> list[tuple[float, int, int]]:
-    """Every number in ``text`` as (value, start, end)."""
+    """Every number in ``text`` as (value, start, end); "one" after a determiner ("each one",
+    "this one") is a pronoun, not a number."""
     found = []
     for match in _NUMBER_RE.finditer(text):
         token = match.group(0)
+        if token.lower() == "one" and _PRONOUN_ONE.search(text[: match.start()]):
+            continue
         if not any(ch.isdigit() or ch in _CN_DIGITS or ch.isascii() and ch.isalpha()
                    for ch in token):  # fmt: skip
             continue

@@ -197,6 +197,8 @@ def test_english_numbers_inside_a_sentence_and_chinese_ones_unchanged() -> None:
     assert found == [200_000, 1_500_000]
     assert parse_number("三十万") == 300_000 and parse_number("1.5万") == 15_000
     assert english_number("none") is None and english_number("a lot") is None
+    assert numbers_in("how fast is each one") == [] and numbers_in("which one is cheaper") == []
+    assert [v for v, _, _ in numbers_in("just one lender")] == [1]
 
 
 @pytest.mark.parametrize(
