@@ -25,6 +25,7 @@ CATALOG_KINDS = frozenset(
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
 """A Chinese character: an English reply quotes no text that has one."""
+_CJK_ASIDE = re.compile(r"\s*[（(][^（）()]*[\u4e00-\u9fff][^（）()]*[）)]")
 _SENTENCE = re.compile(r"[^。！？!?；\n]+[。！？!?；]?")
 _DEBRIS = re.compile(r"^\s*(\||#|>|[-*_]{3,}\s*$|\*\*[^*]+\*\*[：:]?\s*$)")
 """Lines that are table rows, headings, quotes, rules or a bold label alone: not sentences."""
@@ -247,9 +248,21 @@ class Responder:
                 return Answer(text, (f"{passage.doc_id}#{passage.heading}",))
         if lang == "en" and passages:
             best = passages[0]
-            return Answer(self._t(lang, "answer_in_document", doc=best.doc_id),
+            about = self._english_summary(best.doc_id)
+            key = "answer_in_document_about" if about else "answer_in_document"
+            return Answer(self._t(lang, key, doc=best.doc_id, about=about),
                           (f"{best.doc_id}#{best.heading}",))  # fmt: skip
         return None
+
+    def _english_summary(self, doc_id: str) -> str:
+        """The document's English summary without its Chinese asides; "" when there is none."""
+        doc = self.knowledge.documents.get(doc_id)
+        summary = doc.meta.summary if doc is not None else None
+        if not summary:
+            return ""
+        text = _CJK_ASIDE.sub("", summary)
+        text = " ".join(text.split()).rstrip(".")
+        return "" if CJK.search(text) or len(text) < 20 else text
 
 
 def _aside(note: str | None, lang: str) -> str:

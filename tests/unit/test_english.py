@@ -171,6 +171,7 @@ def test_a_chinese_passage_is_named_not_quoted_in_english(knowledge: Knowledge) 
                    act=DialogueAct("asks", "definition"), passages=(passage,))  # fmt: skip
     answer = Responder(knowledge).answer(ctx)
     assert answer is not None and "credit-inquiries" in answer.text
+    assert "no legal threshold" in answer.text  # from the document's English summary
     assert answer.anchors == ("credit-inquiries#多少次算多",)
     _no_chinese(answer.text)
     zh = make_ctx("查询多少次算多", act=DialogueAct("asks", "definition"), passages=(passage,))
@@ -259,3 +260,10 @@ def test_an_english_turn_reply_has_no_chinese_before_the_sources(engine: Engine)
     assert ctx.lang == "en" and ctx.recommendations
     body = ctx.reply.split("**Sources**")[0]
     _no_chinese(body)
+
+
+def test_a_summary_with_chinese_inside_is_not_used(knowledge: Knowledge) -> None:
+    responder = Responder(knowledge)
+    assert responder._english_summary("huabei") == ""  # names 信用购 and 套现 inline
+    zhima = responder._english_summary("zhima-credit")
+    assert zhima.startswith("What Ant Group's Sesame Credit score is,")  # (芝麻分) dropped
