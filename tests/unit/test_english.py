@@ -267,3 +267,19 @@ def test_a_summary_with_chinese_inside_is_not_used(knowledge: Knowledge) -> None
     assert responder._english_summary("huabei") == ""  # names 信用购 and 套现 inline
     zhima = responder._english_summary("zhima-credit")
     assert zhima.startswith("What Ant Group's Sesame Credit score is,")  # (芝麻分) dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        ("I need two hundred thousand for stock", {"need_amount": 200_000}),
+        ("my sesame score is six hundred and fifty", {"zhima_score": 650}),
+        ("I owe three lenders", {"lender_count": 3}),
+        ("which one is cheaper", {}),
+    ],
+)
+def test_english_number_words_become_facts(engine: Engine, text: str, facts: dict) -> None:
+    found = engine.understander.understand(text).facts
+    assert {k: found.get(k) for k in facts} == facts
+    if not facts:
+        assert not {"lender_count", "need_amount", "zhima_score"} & set(found)
