@@ -145,7 +145,8 @@ def merge(ctx: TurnContext, engine: Engine) -> TurnContext:
         guesses=dict(u.guesses),
     )
     dialogue = ctx.dialogue_before.skipping_pending() if u.skip else ctx.dialogue_before
-    dialogue = dialogue.model_copy(update={"lang": ctx.lang})  # a bare "3" keeps it
+    if ctx.lang != (dialogue.lang or "zh"):  # remembered, so that a bare "3" keeps it
+        dialogue = dialogue.model_copy(update={"lang": ctx.lang})
     named = tuple(p.id for p in engine.responder.named(ctx.text))
     if named:
         dialogue = dialogue.focusing(named)

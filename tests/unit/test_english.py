@@ -252,6 +252,8 @@ def test_a_message_without_letters_keeps_the_conversation_language(engine: Engin
     _no_chinese(ctx.reply.split("**Sources**")[0])
     fresh = run(make_ctx("3"), engine)
     assert fresh.lang == "zh"
+    back = run(make_ctx("还是说中文吧，我有逾期", dialogue=before, dialogue_before=before), engine)
+    assert back.lang == "zh" and back.dialogue.lang == "zh"
 
 
 def test_an_english_turn_reply_has_no_chinese_before_the_sources(engine: Engine) -> None:
