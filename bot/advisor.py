@@ -7,7 +7,6 @@ runs ``bot.pipeline.PIPELINE`` and saves the result. Everything else is in the s
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from functools import cached_property
 
@@ -29,10 +28,10 @@ from .profile import Profile
 from .retriever import Retriever
 from .sessions import SessionStore, open_session_store
 from .turn import Turn
+from .understand import language
 
 log = logging.getLogger(__name__)
 log.addFilter(PiiLogFilter())
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 class Advisor:
@@ -142,7 +141,7 @@ class Advisor:
             self.observer.turn_finished(ctx.understanding.intent, fallback)
 
     def _checked(self, text: str) -> str:
-        lang = "en" if re.search(r"[A-Za-z]", text or "") and not _CJK.search(text) else "zh"
+        lang = language(text or "") or "zh"
         if not text or not text.strip():
             raise EmptyInputError(messages.EMPTY_MESSAGE[lang])
         limit = self.settings.max_message_chars

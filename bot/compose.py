@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .context import TurnContext
 from .knowledge import Knowledge
+from .respond import CJK
 from .turn import Recommendation
 
 
@@ -51,11 +52,19 @@ class Composer:
         if ctx.passages and (ctx.answer is None or not delta):
             lines = [self.text(lang, "answer_header")]
             used = set(ctx.answer.anchors) if ctx.answer else set()
+            named: set[str] = {a.partition("#")[0] for a in used}
             for passage in ctx.passages:
                 anchor = f"{passage.doc_id}#{passage.heading}"
                 if anchor in used:
                     continue
                 cite = ctx.markers.get(anchor, "")
+                if lang == "en" and CJK.search(passage.text):
+                    # an English reply does not quote Chinese: it names the document, once
+                    if passage.doc_id not in named:
+                        named.add(passage.doc_id)
+                        lines.append(self.text(lang, "passage_in_document",
+                                               doc=passage.doc_id, cite=cite))  # fmt: skip
+                    continue
                 lines.append(
                     self.text(lang, "passage_line", text=_excerpt(passage.text), cite=cite)
                 )
@@ -90,7 +99,7 @@ class Composer:
         apr, lang = ctx.apr, ctx.lang
         if apr is not None:
             verdict = self.text(lang, "apr_high" if apr.high_cost else "apr_ok")
-            return self.text(lang, "apr_line", apr=f"{apr.apr:.2f}", method=apr.method,
+            return self.text(lang, "apr_line", apr=f"{apr.apr:.2f}", method=apr.method_in(lang),
                              effective=f"{apr.effective:.2f}", verdict=verdict)  # fmt: skip
         if ctx.understanding.intent == "compute_cost":
             return self.text(lang, "apr_missing")

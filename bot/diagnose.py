@@ -6,6 +6,7 @@ Priors (platform x symptom) give possibilities; rules over profile facts and the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -16,6 +17,8 @@ from .profile import Profile
 from .turn import Reason
 
 BUSINESS_SEGMENTS = frozenset({"sole_proprietor", "sme"})
+ENGLISH_EARLIER_WORDS = "from what you said earlier"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 class ReasonScore(NamedTuple):
@@ -104,21 +107,21 @@ class Diagnoser:
         for code, words in hints.items():
             current = scores.get(code, (0.0, ""))[0]
             if self.hint_confidence > current:
-                scores[code] = (self.hint_confidence, words)
+                scores[code] = (self.hint_confidence, _quoted(words, lang))
         for code, words in profile.guesses.items():
             current = scores.get(code, (0.0, ""))[0]
             if refused and self.guess_confidence > current:
-                scores[code] = (self.guess_confidence, words)
+                scores[code] = (self.guess_confidence, _quoted(words, lang))
         lowered: dict[str, tuple[float, str]] = {}
         for rule in self.rules:
             if not all(condition_holds(profile_value(profile, k), v) for k, v in rule.when.items()):
                 continue
             if rule.confidence < 0:
-                lowered[rule.reason] = (abs(rule.confidence), rule.evidence)
+                lowered[rule.reason] = (abs(rule.confidence), rule.evidence_in(lang))
                 continue
             refused = True
             if rule.confidence > scores.get(rule.reason, (0.0, ""))[0]:
-                evidence = self._evidence(profile, rule) if explain else ""
+                evidence = self._evidence(profile, rule, lang) if explain else ""
                 scores[rule.reason] = (rule.confidence, evidence)
         for code, (confidence, evidence) in lowered.items():
             if code in scores and scores[code][0] < 0.9 and code not in hints:
@@ -128,8 +131,8 @@ class Diagnoser:
         ranked = sorted(scores.items(), key=lambda item: -item[1][0])[: self.max_reasons]
         return [(code, conf, evidence) for code, (conf, evidence) in ranked if conf >= 0.05]
 
-    def _evidence(self, profile: Profile, rule: EvidenceRule) -> str:
-        """The user's own words for the facts a rule used, else the rule's description."""
+    def _evidence(self, profile: Profile, rule: EvidenceRule, lang: str = "zh") -> str:
+        """The rule's description with the user's own words for the facts it used."""
         words = [profile.evidence[f] for f in rule.when if profile.evidence.get(f)]
         if rule.when.keys() & {"debt_to_income"}:
             words = [
@@ -137,8 +140,19 @@ class Diagnoser:
                 profile.evidence.get("monthly_income", ""),
             ]
         words = [w for w in dict.fromkeys(words) if w]
+        if lang == "en":
+            words = [w for w in words if not _CJK.search(w)]
+            return f'{rule.evidence_en} ("{"; ".join(words)}")' if words else rule.evidence_en
         return f"{rule.evidence}（“{'；'.join(words)}”）" if words else rule.evidence
 
     def is_possibility(self, reason: Reason) -> bool:
         """Whether a reason is only a possibility (no specific evidence)."""
         return reason.confidence < self.possibility_below
+
+
+def _quoted(words: str, lang: str) -> str:
+    """The user's words as evidence; in an English reply, Chinese words are described instead
+    of quoted (they were said in an earlier, Chinese message)."""
+    if lang == "en" and _CJK.search(words):
+        return ENGLISH_EARLIER_WORDS
+    return words

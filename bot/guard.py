@@ -57,7 +57,7 @@ class Guard:
         apr = apr_from_text(text)
         if apr is not None and apr.high_cost:
             warnings.append(self._warning("high_cost", "high_cost", lang,
-                                          apr=f"{apr.apr:.1f}%", method=apr.method))  # fmt: skip
+                                          apr=f"{apr.apr:.1f}%", method=apr.method_in(lang)))  # fmt: skip
         elif self.high_cost.said(text):
             warnings.append(self._warning("high_cost", "high_cost_generic", lang))
         if profile.borrowing_to_repay or profile.need_purpose == "repay_debt":

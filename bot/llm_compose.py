@@ -89,6 +89,8 @@ class LLMComposer:
         names = set()
         for product in catalog.products:
             names.add(product.name)
+            if product.name_en:  # an English reply names products in English
+                names.add(product.name_en)
             names.update(p for p in re.split(r"[（）()/、，,\s“”\"]+", product.name) if len(p) >= 2)
         for section in ("platforms", "channels"):
             names.update(label.zh for label in taxonomy.sections.get(section, {}).values())

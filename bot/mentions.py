@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .numbers import parse_number
+from .numbers import EN_WORDS, parse_number
 
 __all__ = ["Mention", "find_mentions", "sentences"]
 
@@ -30,7 +30,8 @@ _CN = "零〇一二两三四五六七八九十百千万亿"
 _NUM = (
     r"(?P<num>(?<![0-9.])[0-9]{1,12}(?:\.[0-9]{1,4})?(?![0-9])(?:[万千][0-9](?![0-9]))?"
     rf"|(?<![{_CN}几第])[{_CN}几]{{1,10}}"
-    r"|半(?=\s?(?:年|个月|个多月|天)))"
+    r"|半(?=\s?(?:年|个月|个多月|天))"
+    rf"|{EN_WORDS})"
     r"(?P<mag>\s?[wWkK](?![a-zA-Z])|[万千百亿])?"
     r"(?P<approx>来|多|出头|左右|几|把)?(?P<mag2>[万千百亿](?![0-9]))?"
 )
@@ -116,6 +117,8 @@ def _mention(match: re.Match[str]) -> Mention | None:
     magnitude = (match.group("mag") or "") + (match.group("mag2") or "")
     if kind == "bare" and not magnitude and len(num) == 1 and not num.isdigit():
         return None  # 一直, 三思: a lone chinese digit without a unit is not a number here
+    if num.lower() == "one" and kind in {"bare", ""}:
+        return None  # "this one", "each one": a pronoun, not a number
     value = _value(match, unit)
     if value is None:
         return None

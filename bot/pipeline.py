@@ -27,6 +27,7 @@ from .observe import TurnObserver
 from .policy import lenders_allowed
 from .respond import recorded
 from .turn import INTENTS, Reason, Recommendation, Turn
+from .understand import language
 from .understanding import EVIDENCE_MAX, Draft
 
 StageFn = Callable[[TurnContext, Engine], TurnContext]
@@ -46,8 +47,11 @@ class Stage:
 
 
 def understand(ctx: TurnContext, engine: Engine) -> TurnContext:
-    """Facts, hints, intent and language of the message, by the rules."""
-    return dataclasses.replace(ctx, understanding=engine.understander.understand(ctx.text))
+    """Facts, hints, intent and language of the message, by the rules; a message without
+    letters keeps the language of the conversation."""
+    understood = engine.understander.understand(ctx.text)
+    lang = language(ctx.text) or ctx.dialogue_before.lang or understood.lang
+    return dataclasses.replace(ctx, understanding=dataclasses.replace(understood, lang=lang))
 
 
 def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
@@ -141,6 +145,8 @@ def merge(ctx: TurnContext, engine: Engine) -> TurnContext:
         guesses=dict(u.guesses),
     )
     dialogue = ctx.dialogue_before.skipping_pending() if u.skip else ctx.dialogue_before
+    if ctx.lang != (dialogue.lang or "zh"):  # remembered, so that a bare "3" keeps it
+        dialogue = dialogue.model_copy(update={"lang": ctx.lang})
     named = tuple(p.id for p in engine.responder.named(ctx.text))
     if named:
         dialogue = dialogue.focusing(named)

@@ -150,6 +150,8 @@ class Dialogue(BaseModel):
     shown: tuple[str, ...] = ()
     """What the last full or partial answer showed (``reason:code``, ``product:id``,
     ``warning:code``): a later turn shows only what changed."""
+    lang: str | None = None
+    """The language of the last reply: a message without letters (3, 20000) keeps it."""
 
     @property
     def pending(self) -> str | None:

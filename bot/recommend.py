@@ -255,13 +255,16 @@ class Recommender:
 
     # ---- assembly ----------------------------------------------------------------------------
 
-    def _materials(self, materials: list[str], residency: str | None, lang: str) -> list[str]:
-        """The materials list, with the mainland ID items replaced for a non-mainland user."""
+    def _materials(self, product: Product, residency: str | None, lang: str) -> list[str]:
+        """The materials list in ``lang``, with the mainland ID items replaced for a non-mainland
+        user (the items are matched on the Chinese list, which the English one follows)."""
+        shown = product.materials_in(lang)
         papers = self.policy.identity_documents.get(residency or "")
         if papers is None:
-            return materials
+            return shown
         terms = self.policy.identity_terms
-        kept = [m for m in materials if not any(term in m for term in terms)]
+        kept = [shown[n] for n, item in enumerate(product.materials)
+                if not any(term in item for term in terms)]  # fmt: skip
         return [papers.text(lang), *kept]
 
     def _card(self, entry: Ranked, lang: str, residency: str | None = None) -> Recommendation:
@@ -271,29 +274,30 @@ class Recommender:
             return Recommendation(
                 channel="credit_improvement",
                 product=action.id,
-                title=action.action,
+                title=action.action_in(lang),
                 fit=round(entry.score, 2),
-                why=action.detail,
+                why=action.detail_in(lang),
                 apr="不适用（不是贷款）" if zh else "n/a (not a loan)",
-                speed=action.time_to_effect,
+                speed=action.time_to_effect_in(lang),
                 doc_id=action.doc_id,
             )
         assert entry.product is not None and entry.fit is not None
         product, fit = entry.product, entry.fit
         speed = (_SPEED_ZH if zh else _SPEED_EN)[product.speed.label]
+        note = product.speed.note_in(lang)
         why = "；".join(fit.why) if zh else "; ".join(fit.why)
         if not why:
             why = "符合你已说明的条件" if zh else "fits what you told me"
         return Recommendation(
             channel=product.channel,
             product=product.id,
-            title=product.name,
-            provider=product.provider,
+            title=product.name_in(lang),
+            provider=product.provider_in(lang),
             fit=round(fit.score, 2),
             why=why,
             apr=product.apr.display("en" if lang == "en" else "zh"),
-            speed=f"{speed}（{product.speed.note}）" if zh and product.speed.note else speed,
-            materials=self._materials(product.materials, residency, lang),
+            speed=(f"{speed}（{note}）" if zh else f"{speed} ({note})") if note else speed,
+            materials=self._materials(product, residency, lang),
             doc_id=product.doc_id,
         )
 

@@ -23,6 +23,9 @@ from .matcher import Table
 CATALOG_KINDS = frozenset(
     {"amount", "cost", "speed", "materials", "eligibility", "collateral_guarantee", "compare"}
 )
+CJK = re.compile(r"[\u4e00-\u9fff]")
+"""A Chinese character: an English reply quotes no text that has one."""
+_CJK_ASIDE = re.compile(r"\s*[（(][^（）()]*[\u4e00-\u9fff][^（）()]*[）)]")
 _SENTENCE = re.compile(r"[^。！？!?；\n]+[。！？!?；]?")
 _DEBRIS = re.compile(r"^\s*(\||#|>|[-*_]{3,}\s*$|\*\*[^*]+\*\*[：:]?\s*$)")
 """Lines that are table rows, headings, quotes, rules or a bold label alone: not sentences."""
@@ -70,7 +73,10 @@ class Responder:
 
     @cached_property
     def _names(self) -> Table:
-        return Table({p.id: [p.name, *p.aliases] for p in self.knowledge.catalog.products})
+        return Table({
+            p.id: [p.name, *([p.name_en] if p.name_en else []), *p.aliases]
+            for p in self.knowledge.catalog.products
+        })  # fmt: skip
 
     def named(self, text: str) -> list[Product]:
         """Products the text names, in the order named (longest name wins an overlap)."""
@@ -133,7 +139,7 @@ class Responder:
         return self.knowledge.template(lang, key, **values)
 
     def _field(self, product: Product, kind: str, lang: str) -> str:
-        title = product.name
+        title = product.name_in(lang)
         if kind == "amount":
             return self._t(lang, "answer_amount", title=title, amount=self._amount(product, lang))
         if kind == "cost":
@@ -143,7 +149,7 @@ class Responder:
         if kind == "materials":
             sep = "、" if lang == "zh" else ", "
             return self._t(lang, "answer_materials", title=title,
-                           materials=sep.join(product.materials))  # fmt: skip
+                           materials=sep.join(product.materials_in(lang)))  # fmt: skip
         if kind == "collateral_guarantee":
             return self._t(lang, "answer_collateral", title=title,
                            collateral=self._collateral(product, lang))  # fmt: skip
@@ -155,17 +161,15 @@ class Responder:
     def _amount(self, product: Product, lang: str) -> str:
         amount = product.amount
         if amount.min is None and amount.max is None:
-            return amount.note or self._t(lang, "answer_no_figure")
+            return amount.note_in(lang) or self._t(lang, "answer_no_figure")
         low = _money(amount.min, lang) if amount.min is not None else ""
         high = _money(amount.max, lang) if amount.max is not None else ""
         span = f"{low}–{high}" if low and high else (f"≤{high}" if high else f"≥{low}")
-        note = f"（{amount.note}）" if amount.note and lang == "zh" else ""
-        return span + note
+        return span + _aside(amount.note_in(lang), lang)
 
     def _speed(self, product: Product, lang: str) -> str:
         speed = product.speed
-        label = self._t(lang, f"speed_{speed.label}")
-        return f"{label}（{speed.note}）" if speed.note and lang == "zh" else label
+        return self._t(lang, f"speed_{speed.label}") + _aside(speed.note_in(lang), lang)
 
     def _collateral(self, product: Product, lang: str) -> str:
         needed = product.requirements.collateral_any_of
@@ -194,19 +198,24 @@ class Responder:
         if req.merchant_of:
             parts.append(sep.join(taxonomy.label("merchant_platforms", m, lang)
                                   for m in req.merchant_of))  # fmt: skip
-        if zh and req.other:
-            parts.append(req.other[0])
+        others = req.other_in(lang)
+        if others:
+            parts.append(others[0])
         return "；".join(parts) if zh else "; ".join(parts)
 
     def _compare(self, products: Sequence[Product], lang: str) -> Answer:
-        rows = [self._t(lang, "compare_header", a=products[0].name, b=products[1].name)]
-        rows.append("| | " + " | ".join(p.name for p in products) + " |")
+        names = [p.name_in(lang) for p in products]
+        rows = [self._t(lang, "compare_header", a=names[0], b=names[1])]
+        rows.append("| | " + " | ".join(names) + " |")
         rows.append("| --- | --- | --- |")
         for key, value in (
             ("compare_cost", lambda p: p.apr.display(_lang(lang))),
             ("compare_speed", lambda p: self._speed(p, lang)),
             ("compare_who", lambda p: self._conditions(p, lang)),
-            ("compare_materials", lambda p: ("、" if lang == "zh" else ", ").join(p.materials[:4])),
+            (
+                "compare_materials",
+                lambda p: ("、" if lang == "zh" else ", ").join(p.materials_in(lang)[:4]),
+            ),
         ):
             cells = [str(value(p)).replace("|", "/") for p in products]
             rows.append(f"| {self._t(lang, key)} | " + " | ".join(cells) + " |")
@@ -231,11 +240,36 @@ class Responder:
     # ---- from the passages -------------------------------------------------------------------
 
     def _passages(self, passages: Sequence[Passage], lang: str) -> Answer | None:
+        """Whole sentences of the best passage; an English reply never quotes Chinese: it names
+        the document that covers the question instead."""
         for passage in passages:
             text = sentences(passage.text)
-            if text and (lang == "zh" or not re.search(r"[\u4e00-\u9fff]", text)):
+            if text and (lang == "zh" or not CJK.search(text)):
                 return Answer(text, (f"{passage.doc_id}#{passage.heading}",))
+        if lang == "en" and passages:
+            best = passages[0]
+            about = self._english_summary(best.doc_id)
+            key = "answer_in_document_about" if about else "answer_in_document"
+            return Answer(self._t(lang, key, doc=best.doc_id, about=about),
+                          (f"{best.doc_id}#{best.heading}",))  # fmt: skip
         return None
+
+    def _english_summary(self, doc_id: str) -> str:
+        """The document's English summary without its Chinese asides; "" when there is none."""
+        doc = self.knowledge.documents.get(doc_id)
+        summary = doc.meta.summary if doc is not None else None
+        if not summary:
+            return ""
+        text = _CJK_ASIDE.sub("", summary)
+        text = " ".join(text.split()).rstrip(".")
+        return "" if CJK.search(text) or len(text) < 20 else text
+
+
+def _aside(note: str | None, lang: str) -> str:
+    """A note in brackets after a figure: （…） in Chinese, (…) in English; "" without one."""
+    if not note:
+        return ""
+    return f"（{note}）" if lang == "zh" else f" ({note})"
 
 
 def _lang(lang: str) -> Literal["zh", "en"]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from knowledge.rules import Policy, UnderstandingRules
 
@@ -24,10 +24,20 @@ from .roles import RoleAssigner
 from .turn import Intent
 from .understanding import EVIDENCE_MAX, Draft, Understanding
 
-__all__ = ["Draft", "Understander", "Understanding"]
+__all__ = ["Draft", "Understander", "Understanding", "language"]
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
+
+
+def language(text: str) -> Literal["zh", "en"] | None:
+    """The one language detector of a turn: English when Latin letters outnumber Chinese
+    characters more than two to one, else Chinese; None for a message without letters (3, 2万
+    counts as Chinese), which keeps the conversation's language."""
+    latin, cjk = len(_LATIN.findall(text)), len(_CJK.findall(text))
+    if latin + cjk == 0:
+        return None
+    return "en" if latin > 2 * cjk else "zh"
 
 
 class Understander:
@@ -123,7 +133,7 @@ class Understander:
         """Facts, hints and intent of one message."""
         text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 10,000 -> 10000
         result = Draft()
-        result.lang = "en" if len(_LATIN.findall(text)) > 2 * len(_CJK.findall(text)) else "zh"
+        result.lang = language(text) or "zh"
         cut = sentences(text)
         clauses = [clause for sentence in cut for clause in sentence]
         lowered = text.lower()

@@ -18,13 +18,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Amount(_Strict):
+def in_lang(zh: str, en: str | None, lang: str) -> str:
+    """``en`` for an English turn when there is one, else the Chinese text."""
+    return en if lang == "en" and en else zh
+
+
+class _Noted(_Strict):
+    """A figure with a Chinese ``note`` and its English ``note_en``."""
+
+    note: str | None = None
+    note_en: str | None = None
+
+    def note_in(self, lang: str) -> str | None:
+        """The note in ``lang``; None for English when no English note exists (never Chinese)."""
+        return self.note_en if lang == "en" else self.note
+
+
+class Amount(_Noted):
     """Amount range in CNY; null bounds mean no public figure."""
 
     min: int | None
     max: int | None
     basis: Literal["published", "regulatory_cap", "case"] | None = None
-    note: str | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Amount:
@@ -37,15 +52,14 @@ class Amount(_Strict):
         return self
 
 
-class Term(_Strict):
+class Term(_Noted):
     """Loan term range in months."""
 
     min: int | None
     max: int | None
-    note: str | None = None
 
 
-class Apr(_Strict):
+class Apr(_Noted):
     """Annualised rate range in percent, with the date the figure holds for.
 
     ``basis`` says what the figure is: ``published`` (the lender's own range), ``regulatory_cap``,
@@ -58,7 +72,6 @@ class Apr(_Strict):
     as_of: str | None = Field(default=None, pattern=r"^\d{4}(-\d{2})?$")
     basis: Literal["published", "market_average", "case", "regulatory_cap"] | None = None
     average: str | None = None
-    note: str | None = None
     _average: MarketAverage | None = PrivateAttr(default=None)
     _subsidies: list[Programme] = PrivateAttr(default_factory=list)
 
@@ -105,7 +118,7 @@ class Apr(_Strict):
         if self._average is not None:
             return self._average.display(lang)
         if self.min is None and self.max is None:
-            return (self.note if lang == "zh" else None) or words["no_figure"]
+            return self.note_in(lang) or words["no_figure"]
         if self.basis == "case" and self.max is not None:
             return words["case"].format(value=percent(self.max), as_of=self.as_of)
         low = f"{percent(self.min)}%" if self.min is not None else ""
@@ -114,13 +127,12 @@ class Apr(_Strict):
         return f"{span}（{self.as_of}）" if lang == "zh" else f"{span} ({self.as_of})"
 
 
-class Speed(_Strict):
+class Speed(_Noted):
     """How fast money arrives after applying."""
 
     label: Literal["minutes", "days", "weeks", "months"]
     days_min: float | None
     days_max: float | None
-    note: str | None = None
 
 
 class Requirements(_Strict):
@@ -148,6 +160,14 @@ class Requirements(_Strict):
     政府/国企/大企业 for 应收账款, 保理 and 供应链票据."""
     eligible_groups: list[str] | None = None
     other: list[str] = []
+    other_en: list[str] = []
+    """The ``other`` conditions in English, one for one."""
+
+    def other_in(self, lang: str) -> list[str]:
+        """The other conditions in ``lang`` (English only when every item has a translation)."""
+        if lang != "en":
+            return self.other
+        return self.other_en if len(self.other_en) == len(self.other) else []
 
 
 class Product(_Strict):
@@ -155,9 +175,11 @@ class Product(_Strict):
 
     id: str = Field(pattern=_ID)
     name: str
+    name_en: str | None = None
     aliases: list[str] = []
     """What users call it (税贷, 保理, tax loan): how a question names the product in focus."""
     provider: str
+    provider_en: str | None = None
     licence: str
     channel: str
     segments: list[str] = Field(min_length=1)
@@ -169,6 +191,8 @@ class Product(_Strict):
     speed: Speed
     requirements: Requirements
     materials: list[str] = Field(min_length=1)
+    materials_en: list[str] = []
+    """The materials in English, one for one (``kb check`` holds them to the same length)."""
     fit_signals: list[str] = []
     """Profile yes/no facts that make approval likelier when true (公积金, 代发工资, 社保)."""
     doc_id: str
@@ -178,6 +202,19 @@ class Product(_Strict):
     subsidies: list[str] = []
     """Ids of programmes that lower this product's cost while they run (shown with the rate)."""
     _programme: Programme | None = PrivateAttr(default=None)
+
+    def name_in(self, lang: str) -> str:
+        """The product's name in ``lang``."""
+        return in_lang(self.name, self.name_en, lang)
+
+    def provider_in(self, lang: str) -> str:
+        """Who provides it, in ``lang``."""
+        return in_lang(self.provider, self.provider_en, lang)
+
+    def materials_in(self, lang: str) -> list[str]:
+        """The materials list in ``lang`` (English only when complete)."""
+        english = lang == "en" and len(self.materials_en) == len(self.materials)
+        return self.materials_en if english else self.materials
 
     def is_open(self, on: dt.date) -> bool:
         """Whether new applications are possible on ``on`` (always, unless a programme ended)."""
@@ -203,9 +240,12 @@ class CreditAction(_Strict):
 
     id: str = Field(pattern=_ID)
     action: str
+    action_en: str | None = None
     detail: str
+    detail_en: str | None = None
     reasons: list[str] = Field(min_length=1)
     time_to_effect: str
+    time_to_effect_en: str | None = None
     not_when: dict[str, list[str]] = {}
     """Profile field -> values for which this step is pointless (an M-rated taxpayer is not told to
     reach M)."""
@@ -213,6 +253,18 @@ class CreditAction(_Strict):
     days_max: int | None
     doc_id: str
     source: str = Field(min_length=2)
+
+    def action_in(self, lang: str) -> str:
+        """The step's title in ``lang``."""
+        return in_lang(self.action, self.action_en, lang)
+
+    def detail_in(self, lang: str) -> str:
+        """How to take the step, in ``lang``."""
+        return in_lang(self.detail, self.detail_en, lang)
+
+    def time_to_effect_in(self, lang: str) -> str:
+        """When it takes effect, in ``lang``."""
+        return in_lang(self.time_to_effect, self.time_to_effect_en, lang)
 
 
 class Catalog(_Strict):

@@ -88,6 +88,12 @@ class EvidenceRule(_Strict):
     when: dict[str, Condition] = Field(min_length=1)
     confidence: float = Field(ge=-1, le=1)
     evidence: str
+    evidence_en: str = Field(min_length=2)
+    """The description in English, for English turns."""
+
+    def evidence_in(self, lang: str) -> str:
+        """The rule's description in ``lang``."""
+        return self.evidence_en if lang == "en" else self.evidence
 
 
 class Advice(_Strict):

@@ -216,8 +216,46 @@ def _check_catalog(
         _code(where, "reason", action.reasons, taxonomy, "reasons", problems)
         if action.doc_id not in doc_ids:
             problems.append(f"{where}: doc_id '{action.doc_id}' has no document")
+    _check_english(catalog, problems)
     _check_coverage(catalog, taxonomy, required, problems)
     return catalog
+
+
+def _check_english(catalog: Catalog, problems: list[str]) -> None:
+    """Every product and credit action says in English what it says in Chinese: one line each."""
+    for product in catalog.products:
+        missing = [name for name, en in (("name_en", product.name_en),
+                                          ("provider_en", product.provider_en)) if not en]  # fmt: skip
+        if len(product.materials_en) != len(product.materials):
+            missing.append(f"materials_en ({len(product.materials_en)} of "
+                           f"{len(product.materials)} items)")  # fmt: skip
+        for field_name in ("amount", "term_months", "apr", "speed"):
+            figure = getattr(product, field_name)
+            if figure is not None and figure.note and not figure.note_en:
+                missing.append(f"{field_name}.note_en")
+        other, other_en = product.requirements.other, product.requirements.other_en
+        if len(other_en) != len(other):
+            missing.append(f"requirements.other_en ({len(other_en)} of {len(other)} items)")
+        english = [product.name_en, product.provider_en, *product.materials_en, *other_en]
+        english += [getattr(product, f).note_en for f in ("amount", "apr", "speed")]
+        english += [product.term_months.note_en if product.term_months else None]
+        _english_problems(f"catalog.yaml: product {product.id}", missing, english, problems)
+    for action in catalog.credit_improvement:
+        missing = [name for name, en in (
+            ("action_en", action.action_en), ("detail_en", action.detail_en),
+            ("time_to_effect_en", action.time_to_effect_en),
+        ) if not en]  # fmt: skip
+        english = [action.action_en, action.detail_en, action.time_to_effect_en]
+        _english_problems(f"catalog.yaml: credit action {action.id}", missing, english, problems)
+
+
+def _english_problems(
+    where: str, missing: list[str], english: list[str | None], problems: list[str]
+) -> None:
+    if missing:
+        problems.append(f"{where}: no English for {', '.join(missing)}")
+    if any(text and chinese_chars(text) for text in english):
+        problems.append(f"{where}: English text contains Chinese characters")
 
 
 def _check_coverage(

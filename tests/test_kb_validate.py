@@ -44,7 +44,9 @@ def _product(product_id: str, channel: str, doc_id: str = "alpha") -> dict[str, 
     return {
         "id": product_id,
         "name": "测试贷",
+        "name_en": "Test loan",
         "provider": "某银行",
+        "provider_en": "A bank",
         "licence": "bank",
         "channel": channel,
         "segments": ["sme"],
@@ -56,6 +58,7 @@ def _product(product_id: str, channel: str, doc_id: str = "alpha") -> dict[str, 
         "speed": {"label": "days", "days_min": 1, "days_max": 7, "note": None},
         "requirements": {"no_current_overdue": True},
         "materials": ["营业执照"],
+        "materials_en": ["Business licence"],
         "doc_id": doc_id,
         "source": "测试来源",
     }
@@ -68,9 +71,12 @@ def _catalog() -> dict[str, object]:
     action = {
         "id": "repay-overdue",
         "action": "还清逾期",
+        "action_en": "Repay what is overdue",
         "detail": "还清当前逾期。",
+        "detail_en": "Repay what is overdue now.",
         "reasons": ["overdue_record"],
         "time_to_effect": "约1–2个月",
+        "time_to_effect_en": "about 1–2 months",
         "days_min": 30,
         "days_max": 60,
         "doc_id": "alpha",
@@ -303,6 +309,30 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
             lambda c: c["products"][0]["requirements"].update(buyer_types_any_of=["aliens"])
         ),
         "unknown buyer type code 'aliens'",
+    ),
+    "product without an English name": (
+        _edit_catalog(_drop("products", "name_en")),
+        "catalog.yaml: product p-1-bank-supply-chain: no English for name_en",
+    ),
+    "English materials not one for one": (
+        _edit_catalog(_set_first_product("materials", ["营业执照", "身份证"])),
+        "no English for materials_en (1 of 2 items)",
+    ),
+    "note without its English note": (
+        _edit_catalog(lambda c: c["products"][0]["amount"].update(note="以银行审批为准")),
+        "product p-1-bank-supply-chain: no English for amount.note_en",
+    ),
+    "other condition without English": (
+        _edit_catalog(lambda c: c["products"][0]["requirements"].update(other=["须有真实交易"])),
+        "no English for requirements.other_en (0 of 1 items)",
+    ),
+    "credit action without English detail": (
+        _edit_catalog(_drop("credit_improvement", "detail_en")),
+        "catalog.yaml: credit action repay-overdue: no English for detail_en",
+    ),
+    "Chinese inside an English field": (
+        _edit_catalog(_set_first_product("provider_en", "某银行 (a bank)")),
+        "product p-1-bank-supply-chain: English text contains Chinese characters",
     ),
     "checks data missing": (
         lambda r: (r / "checks.yaml").unlink(),
