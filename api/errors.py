@@ -21,6 +21,8 @@ from core.errors import (
     StateError,
 )
 
+from .schemas import NOT_BLANK
+
 log = logging.getLogger("api")
 
 MALFORMED_JSON = (
@@ -48,7 +50,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
         return 422, 'The request body must be a JSON object; send {"message": "..."}.'
     if (
         kind in {"string_too_short", "string_pattern_mismatch"}
-        and first.get("ctx", {}).get("pattern", r"\S") == r"\S"
+        and first.get("ctx", {}).get("pattern", NOT_BLANK) == NOT_BLANK
     ):
         return 422, f"{messages.EMPTY_MESSAGE['zh']}（{messages.EMPTY_MESSAGE['en']}）"
     if kind == "value_error":

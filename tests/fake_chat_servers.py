@@ -91,6 +91,17 @@ class FakeChatServer:
         assert arrived, f"expected {n} call(s) to {path} within {timeout}s; got {paths}"
         return self.calls_to(path)
 
+    def settled(self, path: str, quiet: float = 1.0, timeout: float = WAIT_SECONDS) -> list[Call]:
+        """Every call to ``path`` once at least one came and none more for ``quiet`` seconds
+        (a long reply arrives in several messages)."""
+        self.wait_for(path, timeout=timeout)
+        with self._changed:
+            count = -1
+            while count != len(self.calls):
+                count = len(self.calls)
+                self._changed.wait(quiet)
+        return self.calls_to(path)
+
     def _record(self, call: Call) -> None:
         with self._changed:
             self.calls.append(call)
