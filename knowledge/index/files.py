@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,10 @@ from .vectors import chroma_client, open_collection
 
 Progress = Callable[[str, int, int], None]
 MANIFEST_VERSION = 2
+
+OPEN_LOCK = threading.RLock()
+"""Held while the index or its vector store is opened (a Chroma client is not safe to open twice
+concurrently in one process: "Could not connect to tenant default_tenant")."""
 
 
 @dataclass
@@ -125,14 +130,15 @@ class IndexFiles:
     def _store(self, origin: str) -> Any:
         if self.embeddings is None:
             raise RetrievalError("Dense retrieval is unavailable: no embedding model loaded.")
-        if origin not in self._stores:
-            if self._client is None:
-                self._client = chroma_client(self.dir, self.config.chroma_url)
-            dim = embedding_dim(self.embeddings)
-            self._stores[origin] = open_collection(
-                self._client, origin, self.embeddings, self.embedding_name, dim
-            )
-        return self._stores[origin]
+        with OPEN_LOCK:  # concurrent first requests must not open two Chroma clients at once
+            if origin not in self._stores:
+                if self._client is None:
+                    self._client = chroma_client(self.dir, self.config.chroma_url)
+                dim = embedding_dim(self.embeddings)
+                self._stores[origin] = open_collection(
+                    self._client, origin, self.embeddings, self.embedding_name, dim
+                )
+            return self._stores[origin]
 
     def _sources(self) -> list[Source]:
         sources = [

@@ -22,7 +22,7 @@ from core.settings import Settings
 from .build import IndexBuilder, IndexReport
 from .chunking import Chunk, content_hash
 from .config import FusionWeights, IndexConfig
-from .files import chunk_from_json
+from .files import OPEN_LOCK, chunk_from_json
 from .loaders import load_user_file
 from .vectors import where_clause
 
@@ -162,7 +162,9 @@ class SearchIndex(IndexBuilder):
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first."""
         if self._bm25 is None:
-            self.load()
+            with OPEN_LOCK:
+                if self._bm25 is None:
+                    self.load()
         if mode == "bm25" or (mode == "hybrid" and not self.dense_available):
             return self._bm25_search(query, k, filters)
         if mode == "dense":
@@ -202,7 +204,9 @@ class SearchIndex(IndexBuilder):
     def best_chunk_per_doc(self, query: str) -> dict[str, Chunk]:
         """For every document, its chunk with the highest BM25 score for ``query`` (one pass)."""
         if self._bm25 is None:
-            self.load()
+            with OPEN_LOCK:
+                if self._bm25 is None:
+                    self.load()
         assert self._bm25 is not None
         tokens = [t for t in self.tokenizer.query_tokens(query) if t in self._bm25.vocab_dict]
         best: dict[str, tuple[float, Chunk]] = {}
