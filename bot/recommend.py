@@ -176,9 +176,8 @@ class Recommender:
                           w.receivables_match, why.receivables)  # fmt: skip
         self._requirement(fit, req.needs_orders or None, profile.orders_in_hand, w.orders_match,
                           why.orders)  # fmt: skip
-        if set(req.collateral_any_of or []) == {"receivables"} and holds_receivables(profile):
-            pass  # receivables known from the buyer or the purpose are scored there, not twice
-        else:
+        # receivables known from the buyer or the purpose are scored there, not counted twice
+        if not (set(req.collateral_any_of or []) == {"receivables"} and holds_receivables(profile)):
             held = held_collateral(profile)
             self._requirement(fit, req.collateral_any_of, held, w.collateral_match, why.collateral)
         self._requirement(fit, req.buyer_types_any_of, profile.buyer_types or None,

@@ -58,7 +58,7 @@ def elliptic(text: str, topics: frozenset[str]) -> bool:
     focus. One that names a domain topic ("征信异议多久出结果") or is long is for the documents."""
     if any(topic in text for topic in topics):
         return False
-    cjk = re.findall(r"[\u4e00-\u9fff]", text)
+    cjk = CJK.findall(text)
     if cjk:
         return len(cjk) <= 14
     return len(re.findall(r"[A-Za-z]+", text)) <= _ELLIPTIC_WORDS
@@ -81,13 +81,14 @@ class Responder:
     def named(self, text: str) -> list[Product]:
         """Products the text names, in the order named (longest name wins an overlap)."""
         found = self._names.find(text.lower())
+        # earliest first; at one start the longest name first, so it claims the overlap
         spans = sorted(
-            ((s, -(e - s), code) for code, hits in found.items() for s, e in hits[:1]),
+            ((hits[0], code) for code, hits in found.items()),
+            key=lambda span: (span[0][0], span[0][0] - span[0][1]),
         )
         taken: list[tuple[int, int]] = []
         ordered: list[Product] = []
-        for start, negative, code in spans:
-            end = start - negative
+        for (start, end), code in spans:
             if any(s < end and start < e for s, e in taken):
                 continue
             taken.append((start, end))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.progress import Progress
@@ -22,6 +23,8 @@ from knowledge.index.search_index import Mode
 from .common import console, err_console, settings
 from .index_cmds import open_index
 
+Item = TypeVar("Item")
+Scores = TypeVar("Scores")
 EVAL_DIR = Path(__file__).resolve().parent.parent / "bench" / "eval"
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and diagnosis quality.")
 
@@ -71,15 +74,12 @@ def eval_diagnosis(
     """Print reasons/channels top-3 hit, forbidden-channel rate, warnings recall, fact accuracy."""
     paths = cases_paths or [EVAL_DIR / "diagnosis.yaml", EVAL_DIR / "diagnosis_heldout.yaml"]
     advisor = Advisor(settings(), index=open_index())
-    results = []
-    for path in paths:
-        cases = load_diagnosis_cases(path)
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task(f"evaluating {path.name}", total=len(cases))
-            scores = evaluate_diagnosis(
-                advisor, cases, on_case=functools.partial(bar.advance, task)
-            )
-        results.append((f"{path.stem} ({len(cases)})", scores))
+    results = _score_sets(
+        paths,
+        load_diagnosis_cases,
+        lambda cases, advance: evaluate_diagnosis(advisor, cases, on_case=advance),
+        lambda path, scores: f"{path.stem} ({scores.cases})",
+    )
     table = Table("metric", *(name for name, _ in results), title="diagnosis")
     for label, attr in _METRICS:
         table.add_row(label, *(f"{getattr(s, attr):.3f}" for _, s in results))
@@ -90,11 +90,7 @@ def eval_diagnosis(
         per_field.add_row(name, *(_ratio(s.fact_fields.get(name)) for _, s in results))
     console.print(per_field)
     if show_failures:
-        for name, scores in results:
-            console.print(name)
-            for metric, ids in scores.failures.items():
-                if ids:
-                    console.print(f"  {metric}: {', '.join(ids)}")
+        _print_failures(results)
 
 
 @eval_app.command("conversation")
@@ -115,15 +111,12 @@ def eval_conversation(
         EVAL_DIR / "conversations_heldout.yaml",
     ]
     advisor = Advisor(settings(), index=open_index())
-    results = []
-    for path in paths:
-        conversations = load_conversations(path)
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task(f"evaluating {path.name}", total=len(conversations))
-            scores = evaluate_conversations(
-                advisor, conversations, on_conversation=functools.partial(bar.advance, task)
-            )
-        results.append((f"{path.stem} ({scores.conversations}/{scores.turns})", scores))
+    results = _score_sets(
+        paths,
+        load_conversations,
+        lambda sets, advance: evaluate_conversations(advisor, sets, on_conversation=advance),
+        lambda path, scores: f"{path.stem} ({scores.conversations}/{scores.turns})",
+    )
     table = Table("metric", *(name for name, _ in results), title="conversation")
     for label, attr, form in _CONVERSATION_METRICS:
         table.add_row(label, *(form.format(getattr(s, attr)) for _, s in results))
@@ -133,11 +126,7 @@ def eval_conversation(
         "of the reply body; similarity: difflib ratio of consecutive bodies (not on a summary)."
     )
     if show_failures:
-        for name, scores in results:
-            console.print(name)
-            for metric, ids in scores.failures.items():
-                if ids:
-                    console.print(f"  {metric}: {', '.join(ids)}")
+        _print_failures(results)
 
 
 @eval_app.command("models")
@@ -184,6 +173,31 @@ _CONVERSATION_METRICS = (
     ("facts stated", "facts", "{:d}"),
     ("fact accuracy per turn", "fact_accuracy", "{:.3f}"),
 )
+
+
+def _score_sets(
+    paths: list[Path],
+    load: Callable[[Path], list[Item]],
+    score: Callable[[list[Item], Callable[[], None]], Scores],
+    label: Callable[[Path, Scores], str],
+) -> list[tuple[str, Scores]]:
+    """Each set loaded and scored behind a progress bar, labelled for the table's columns."""
+    results = []
+    for path in paths:
+        items = load(path)
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task(f"evaluating {path.name}", total=len(items))
+            scores = score(items, functools.partial(bar.advance, task))
+        results.append((label(path, scores), scores))
+    return results
+
+
+def _print_failures(results: list[tuple[str, Any]]) -> None:
+    for name, scores in results:
+        console.print(name)
+        for metric, ids in scores.failures.items():
+            if ids:
+                console.print(f"  {metric}: {', '.join(ids)}")
 
 
 def _ratio(counts: tuple[int, int] | None) -> str:
