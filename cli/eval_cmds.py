@@ -33,12 +33,18 @@ eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval and diagnos
 def eval_retrieval(
     cases_paths: Annotated[
         list[Path] | None,
-        typer.Option("--cases", help="YAML question set (repeatable); default: own and held-out."),
+        typer.Option(
+            "--cases", help="YAML question set (repeatable); default: own, dev and held-out."
+        ),
     ] = None,
     show_misses: Annotated[bool, typer.Option("--misses", help="List hybrid misses.")] = False,
 ) -> None:
     """Print recall@1, recall@5 and MRR for BM25, dense and hybrid retrieval in one run."""
-    paths = cases_paths or [EVAL_DIR / "retrieval.yaml", EVAL_DIR / "retrieval_heldout.yaml"]
+    paths = cases_paths or [
+        EVAL_DIR / "retrieval.yaml",
+        EVAL_DIR / "retrieval_dev.yaml",
+        EVAL_DIR / "retrieval_heldout.yaml",
+    ]
     index = open_index()
     modes: tuple[Mode, ...] = ("bm25", "dense", "hybrid") if index.dense_available else ("bm25",)
     for path in paths:
@@ -63,16 +69,18 @@ def eval_retrieval(
 def eval_diagnosis(
     cases_paths: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--cases", help="YAML case set (repeatable); default: train/dev and held-out."
-        ),
+        typer.Option("--cases", help="YAML case set (repeatable); default: own, dev and held-out."),
     ] = None,
     show_failures: Annotated[
         bool, typer.Option("--failures", help="List failing case ids.")
     ] = False,
 ) -> None:
     """Print reasons/channels top-3 hit, forbidden-channel rate, warnings recall, fact accuracy."""
-    paths = cases_paths or [EVAL_DIR / "diagnosis.yaml", EVAL_DIR / "diagnosis_heldout.yaml"]
+    paths = cases_paths or [
+        EVAL_DIR / "diagnosis.yaml",
+        EVAL_DIR / "diagnosis_dev.yaml",
+        EVAL_DIR / "diagnosis_heldout.yaml",
+    ]
     advisor = Advisor(settings(), index=open_index())
     results = _score_sets(
         paths,

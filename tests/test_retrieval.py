@@ -65,8 +65,10 @@ def test_incremental_update(small_settings: Settings) -> None:
     index = SearchIndex.from_settings(small_settings)
     first = index.update()
     assert (first.added, first.unchanged) == (3, 0) and first.embedded_chunks == first.chunks > 0
+    assert first.embedded_cards == 3
     again = SearchIndex.from_settings(small_settings).update()
     assert (again.added, again.updated, again.unchanged, again.embedded_chunks) == (0, 0, 3, 0)
+    assert again.embedded_cards == 0
 
     doc = small_settings.docs_dir / "tax-loan.md"
     doc.write_text(
@@ -77,7 +79,7 @@ def test_incremental_update(small_settings: Settings) -> None:
     report = changed.update()
     assert (report.updated, report.unchanged) == (1, 2)
     tax_chunks = [c for c in changed.chunks if c.doc_id == "tax-loan"]
-    assert report.embedded_chunks == len(tax_chunks)
+    assert report.embedded_chunks == len(tax_chunks) and report.embedded_cards == 1
     assert changed.search("蓝莓测试段落", 1)[0].chunk.doc_id == "tax-loan"
 
     (small_settings.docs_dir / "jiebei.md").unlink()
@@ -86,6 +88,37 @@ def test_incremental_update(small_settings: Settings) -> None:
     assert report.removed == 1 and report.embedded_chunks == 0
     assert "jiebei" not in {h.chunk.doc_id for h in removed.search("借呗", 10, mode="dense")}
     assert removed._store("shipped")._collection.count() == len(removed.chunks)
+
+
+def test_english_phrases_search_with_the_documents_chinese_terms(
+    shipped_index: SearchIndex,
+) -> None:
+    tokenizer = shipped_index.tokenizer
+    assert "借呗" in tokenizer.translated("Who lends the money behind Jiebei?")
+    assert "征信报告" in tokenizer.translated("how long do late payments stay on my Credit Report")
+    assert "京东白条" in tokenizer.translated("JD Baitiao limit cut")  # taxonomy platform names
+    assert tokenizer.translated("借呗没额度") == "借呗没额度"  # Chinese stays as typed
+    assert tokenizer.translated("a pledged loan") == "a pledged loan"  # whole words only
+    docs = doc_ranking(shipped_index.search("Who is the actual lender for JD Baitiao?", 10))
+    assert docs[0] == "jd-credit"
+
+
+def test_hybrid_ranks_documents_as_wholes(
+    shipped_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document's other matching passages and its card add to its best passage's score; the
+    passages of one document keep their own order."""
+    query = "税贷要什么条件 纳税信用等级要几级"
+    with_evidence = {h.chunk.chunk_id: h.score for h in shipped_index.search(query, 50)}
+    monkeypatch.setattr(shipped_index.fusion, "siblings", 0.0)
+    monkeypatch.setattr(shipped_index.fusion, "card", 0.0)
+    plain = [h for h in shipped_index.search(query, 50) if h.chunk.chunk_id in with_evidence]
+    assert len(plain) > 20 and all(with_evidence[h.chunk.chunk_id] >= h.score for h in plain)
+    tax = [h for h in plain if h.chunk.doc_id == "tax-loan"]
+    assert len(tax) > 1 and with_evidence[tax[0].chunk.chunk_id] > tax[0].score
+    order = [h.chunk.chunk_id for h in tax]
+    assert order == sorted(order, key=lambda cid: -with_evidence[cid])
+    assert shipped_index._cards.ranking(shipped_index._query_vector(query))[0] == "tax-loan"
 
 
 def test_open_builds_on_first_use(small_settings: Settings) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import bm25s
 
+from .cards import DocCards
 from .chunking import Chunk
 from .embeddings import embedding_dim
 from .files import MANIFEST_VERSION, IndexFiles, Progress, Source, chunk_from_json
@@ -26,6 +27,7 @@ class IndexReport:
     unchanged: int = 0
     chunks: int = 0
     embedded_chunks: int = 0
+    embedded_cards: int = 0
     seconds: float = 0.0
     dense: bool = True
     note: str = ""
@@ -63,6 +65,8 @@ class IndexBuilder(IndexFiles):
             self._delete_vectors(stale, old_docs)
             report.embedded_chunks = self._add_vectors(fresh, progress)
             self._sync_vectors(sources, fresh, old_chunks, progress, report)
+            old_cards = DocCards.read(self.dir) if manifest else DocCards()
+            self._cards, report.embedded_cards = DocCards.build(sources, old_cards, self.embeddings)
 
         chunks: list[Chunk] = []
         docs_manifest: dict[str, Any] = {}
@@ -159,6 +163,8 @@ class IndexBuilder(IndexFiles):
             for chunk in chunks:
                 out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
         tmp.replace(self.dir / "chunks.jsonl")
+        if self.embeddings is not None:
+            self._cards.write(self.dir)
         retriever = bm25s.BM25()
         corpus = [self.tokenizer.tokens(c.search_text()) for c in chunks] or [["~"]]
         retriever.index(corpus, show_progress=False)

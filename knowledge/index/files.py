@@ -14,14 +14,17 @@ import bm25s
 from core.errors import IndexMismatchError, RetrievalError
 
 from ..documents import load_documents
+from .cards import DocCards
 from .chunking import Chunk, chunk_markdown, content_hash
 from .config import FusionWeights, IndexConfig
 from .embeddings import embedding_dim, load_embeddings
-from .tokenize import Tokenizer, domain_words
+from .tokenize import Tokenizer, domain_words, english_glossary
 from .vectors import chroma_client, open_collection
 
 Progress = Callable[[str, int, int], None]
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
+CARD_CHARS = 600
+"""A user document's card is its title and the first this many characters."""
 
 OPEN_LOCK = threading.RLock()
 """Held while the index or its vector store is opened (a Chroma client is not safe to open twice
@@ -40,11 +43,21 @@ class Source:
     channels: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     updated: str = ""
+    summary: str = ""
+    topics: tuple[str, ...] = ()
     hash: str = field(init=False)
 
     def __post_init__(self) -> None:
         meta = f"{self.title}|{self.kind}|{self.channels}|{self.reasons}|{self.updated}"
+        meta += f"|{self.summary}|{self.topics}"
         self.hash = content_hash(meta + "\n" + self.body)
+
+    def card(self) -> str:
+        """The document as a whole, for document-level matching: title, summary and topics
+        (a user's document: its title and opening)."""
+        if self.summary or self.topics:
+            return f"{self.title}\n{self.summary}\n{'、'.join(self.topics)}"
+        return f"{self.title}\n{self.body[:CARD_CHARS]}"
 
     def chunks(self) -> list[Chunk]:
         """The document cut into chunks."""
@@ -77,7 +90,7 @@ class IndexFiles:
         self.user_dir = config.user_dir
         self.fusion = fusion or config.fusion
         words, expansions = domain_words(config.knowledge_dir)
-        self.tokenizer = Tokenizer(words, expansions)
+        self.tokenizer = Tokenizer(words, expansions, english_glossary(config.knowledge_dir))
         self.embeddings = load_embeddings(config.embedding)
         self.embedding_name = config.embedding if self.embeddings is not None else "none"
         self.dense_note = (
@@ -91,6 +104,7 @@ class IndexFiles:
         self._bm25: bm25s.BM25 | None = None
         self._manifest: dict[str, Any] = {}
         self._by_chunk_id: dict[str, Chunk] = {}
+        self._cards = DocCards()
 
     def _manifest_path(self) -> Path:
         return self.dir / "manifest.json"
@@ -151,6 +165,8 @@ class IndexFiles:
                 channels=tuple(d.meta.channels),
                 reasons=tuple(d.meta.reasons),
                 updated=d.meta.updated.isoformat(),
+                summary=d.meta.summary or "",
+                topics=tuple(str(t) for t in d.meta.topics),
             )
             for d in load_documents(self.config.docs_dir)
         ]

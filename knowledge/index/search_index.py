@@ -20,6 +20,7 @@ from core.errors import InputError, RetrievalError
 from core.settings import Settings
 
 from .build import IndexBuilder, IndexReport
+from .cards import DocCards
 from .chunking import Chunk, content_hash
 from .config import FusionWeights, IndexConfig
 from .files import OPEN_LOCK, chunk_from_json
@@ -99,6 +100,7 @@ class SearchIndex(IndexBuilder):
         self._manifest = manifest
         self.chunks = [chunk_from_json(line) for line in self._chunk_lines()]
         self._by_chunk_id = {c.chunk_id: c for c in self.chunks}
+        self._cards = DocCards.read(self.dir)
         try:
             self._bm25 = bm25s.BM25.load(str(self.dir / "bm25"), show_progress=False)
         except (FileNotFoundError, ValueError, OSError) as exc:
@@ -160,21 +162,32 @@ class SearchIndex(IndexBuilder):
     def search(
         self, query: str, k: int = 5, *, mode: Mode = "hybrid", filters: Filters | None = None
     ) -> list[Hit]:
-        """The ``k`` best chunks for ``query``, best first."""
+        """The ``k`` best chunks for ``query``, best first.
+
+        English phrases gain the Chinese terms the documents use (``Tokenizer.translated``). In
+        hybrid mode a chunk scores its reciprocal-rank fusion of the BM25 and dense rankings plus
+        its document's evidence: its best sibling chunks (``FusionWeights.siblings``) and the rank
+        of the document's card (``FusionWeights.card``), so documents rank as wholes and the
+        passages within one keep their order.
+        """
         if self._bm25 is None:
             with OPEN_LOCK:
                 if self._bm25 is None:
                     self.load()
+        query = self.tokenizer.translated(query)
         if mode == "bm25" or (mode == "hybrid" and not self.dense_available):
             return self._bm25_search(query, k, filters)
+        if mode == "dense" and not self.dense_available:
+            return []
+        vector = self._query_vector(query)
         if mode == "dense":
-            return self._dense_search(query, k, filters)
+            return self._dense_search(vector, k, filters)
         n = max(self.fusion.candidates, k)
         fused: dict[str, float] = {}
         by_id: dict[str, Chunk] = {}
         rankings = (
             (self.fusion.bm25, self._bm25_search(query, n, filters)),
-            (self.fusion.dense, self._dense_search(query, n, filters)),
+            (self.fusion.dense, self._dense_search(vector, n, filters)),
         )
         for weight, hits in rankings:
             for rank, hit in enumerate(hits, start=1):
@@ -182,8 +195,27 @@ class SearchIndex(IndexBuilder):
                 fused[hit.chunk.chunk_id] = fused.get(hit.chunk.chunk_id, 0.0) + weight / (
                     self.fusion.k + rank
                 )
-        best = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        bonus = self._document_evidence(fused, by_id, vector)
+        scored = {cid: score + bonus[by_id[cid].doc_id] for cid, score in fused.items()}
+        best = sorted(scored.items(), key=lambda item: -item[1])[:k]
         return [Hit(by_id[cid], score) for cid, score in best]
+
+    def _document_evidence(
+        self, fused: dict[str, float], by_id: dict[str, Chunk], vector: list[float]
+    ) -> dict[str, float]:
+        """Per document: the weighted scores of its next best chunks plus its card's RRF term."""
+        per_doc: dict[str, list[float]] = {}
+        for cid, score in sorted(fused.items(), key=lambda item: -item[1]):
+            per_doc.setdefault(by_id[cid].doc_id, []).append(score)
+        weights = self.fusion
+        bonus = {
+            doc: weights.siblings * sum(scores[1 : 1 + weights.sibling_count])
+            for doc, scores in per_doc.items()
+        }
+        for rank, doc in enumerate(self._cards.ranking(vector), start=1):
+            if doc in bonus:
+                bonus[doc] += weights.card / (weights.card_k + rank)
+        return bonus
 
     def _bm25_search(self, query: str, k: int, filters: Filters | None) -> list[Hit]:
         assert self._bm25 is not None
@@ -208,6 +240,7 @@ class SearchIndex(IndexBuilder):
                 if self._bm25 is None:
                     self.load()
         assert self._bm25 is not None
+        query = self.tokenizer.translated(query)
         tokens = [t for t in self.tokenizer.query_tokens(query) if t in self._bm25.vocab_dict]
         best: dict[str, tuple[float, Chunk]] = {}
         scores = self._bm25.get_scores(tokens) if tokens else [0.0] * len(self.chunks)
@@ -216,12 +249,14 @@ class SearchIndex(IndexBuilder):
                 best[chunk.doc_id] = (float(score), chunk)
         return {doc_id: chunk for doc_id, (_, chunk) in best.items()}
 
-    def _dense_search(self, query: str, k: int, filters: Filters | None) -> list[Hit]:
-        if not self.dense_available:
-            return []
+    def _query_vector(self, query: str) -> list[float]:
         assert self.embeddings is not None
         # the model reads at most 512 tokens anyway; embedding a longer text only costs CPU
-        vector = self.embeddings.embed_query(query[:QUERY_EMBED_CHARS])
+        return self.embeddings.embed_query(query[:QUERY_EMBED_CHARS])
+
+    def _dense_search(self, vector: list[float], k: int, filters: Filters | None) -> list[Hit]:
+        if not self.dense_available:
+            return []
         where = where_clause(filters)
         hits: list[Hit] = []
         docs = self._manifest.get("docs", {})
