@@ -110,8 +110,8 @@ def _special(text: str) -> float | None:
         if text.startswith(fuzzy) and text[len(fuzzy) :] in _UNITS:
             return value * _UNITS[text[len(fuzzy) :]]
     pair = _PAIRS.match(text)
-    if pair:  # 七八家 -> the larger of the two
-        return float(cn2an.cn2an(pair.group(2), "smart"))
+    if pair:  # 七八家 -> the lower bound, as 四五千 and 七八万: what the text states for sure
+        return float(cn2an.cn2an(pair.group(1), "smart"))
     ranged = _PAIR_UNIT.match(text)
     if ranged:  # 四五千 -> the lower bound
         unit = 1.0

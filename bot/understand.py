@@ -148,6 +148,7 @@ class Understander:
             self._listed(result, clauses, section, fact)
         self._hints(result, clauses)
         self._numbers(result, cut)
+        self._named_lenders(result, cut)
         self._derived(result, lowered)
         result.skip = "skip" in self._tables["misc"].find(lowered) and len(text) <= 12
         result.intent = self._intent(result, lowered)
@@ -189,6 +190,8 @@ class Understander:
         order = ("limit_cut", "limit_closed", "cannot_open", "application_rejected",
                  "entry_no_limit")  # fmt: skip
         found = self._scan(clause).get("symptoms", {})
+        if "cannot_open" in found and "application_rejected" in found and "开通" not in clause:
+            return "application_rejected"  # an application's "综合评分不足" is a refusal of it
         return next((code for code in order if code in found), None)
 
     def _booleans(self, result: Draft, cut: list[list[str]]) -> None:
@@ -252,6 +255,9 @@ class Understander:
     def _numbers(self, result: Draft, cut: list[list[str]]) -> None:
         for sentence in cut:
             for name, value, clause in self.roles.assign(sentence):
+                if name in self.rules.totals and isinstance(result.facts.get(name), int | float):
+                    if value <= result.facts[name]:
+                        continue  # "七八个口子……有两个口子下不了款": the two are part of the eight
                 result.set(name, value, clause)
             for clause in sentence:
                 for pattern in self._tax:
@@ -259,6 +265,20 @@ class Understander:
                     if match and match.group(1).upper() in "ABMCD":
                         result.set("tax_rating", match.group(1).upper(), clause)
                         break
+
+    def _named_lenders(self, result: Draft, cut: list[list[str]]) -> None:
+        """lender_count from the lenders a borrowing sentence names, when no count is stated."""
+        if "lender_count" in result.facts:
+            return
+        for sentence in cut:
+            whole = "，".join(sentence)
+            if not any(cue in whole for cue in self.rules.lender_list_cues):
+                continue
+            named = {code for clause in sentence for code in self._said("platforms", clause)}
+            named.discard("bank")  # "银行" names no one lender
+            if len(named) >= 2:
+                result.set("lender_count", len(named), whole)
+                return
 
     def _derived(self, result: Draft, text: str) -> None:
         facts = result.facts

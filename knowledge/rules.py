@@ -271,6 +271,12 @@ class UnderstandingRules(_Strict):
     negation_exceptions: list[str] = []
     negation_boundaries: list[str] = []
     cross_clause_booleans: list[str] = []
+    totals: list[str] = []
+    lender_list_cues: list[str] = []
+    """Borrowing words: a sentence holding one and naming two or more lenders (借呗、金条、分付上都借了)
+    gives lender_count as the number named, when no count is stated."""
+    """Number fields that are totals: of several mentions in a message the largest stands (the
+    others are parts of it)."""
     number_exceptions: list[str] = []
     number_conditions: list[str] = []
     number_roles: dict[str, dict[str, Any]] = {}

@@ -28,7 +28,7 @@ def facts(roles: RoleAssigner, text: str) -> dict[str, float | int]:
 @pytest.mark.parametrize(
     ("token", "value"),
     [("二十来万", 200_000), ("四百来万", 4_000_000), ("四五千", 4000), ("七八万", 70_000),
-     ("1万2", 12_000), ("二十几", 25), ("三十几万", 350_000), ("十几", 15), ("七八", 8)],
+     ("1万2", 12_000), ("二十几", 25), ("三十几万", 350_000), ("十几", 15), ("七八", 7)],
 )  # fmt: skip
 def test_mixed_and_approximate_forms(token: str, value: float) -> None:
     assert parse_number(token) == value
