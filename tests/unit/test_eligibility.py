@@ -219,9 +219,13 @@ def test_age_range(products: dict[str, Product], policy: Policy) -> None:
 
 
 def test_students(products: dict[str, Product], policy: Policy) -> None:
+    """Students get no consumer credit: no online lender, no consumer finance company, and no
+    credit card either (a student's card needs a second repayment source, 银监发〔2009〕60号)."""
     student = CONSUMER.model_copy(update={"is_student": True})
-    assert not ok(products["jiebei"], student, policy)
-    assert ok(products["credit-card-spending"], student, policy)
+    consumer = [p for p in products.values() if p.channel in policy.consumer_channels]
+    assert {p.channel for p in consumer} >= {"credit_card", "fintech_consumer_credit"}
+    assert not [p.id for p in consumer if ok(p, student, policy)]
+    assert ok(products["credit-card-spending"], CONSUMER, policy)
 
 
 def test_no_property_still_leaves_receivables_as_collateral(
