@@ -23,7 +23,7 @@ import numpy as np
 from core.settings import Settings
 from knowledge.index import SearchIndex
 from knowledge.index.evaluate import load_cases
-from knowledge.index.search_index import MANIFEST_VERSION
+from knowledge.index.files import MANIFEST_VERSION
 from knowledge.index.vectors import chroma_client, open_collection
 
 EVAL = Path(__file__).resolve().parent / "eval" / "retrieval.yaml"
@@ -63,7 +63,7 @@ def measure(index: SearchIndex, queries: list[str], label: str) -> None:
 
 def synthetic(shipped: SearchIndex, size: int, root: Path) -> SearchIndex:
     """An index of ``size`` chunks built from shipped text, with random unit vectors."""
-    settings = Settings(data_dir=root, knowledge_dir=shipped.settings.knowledge_dir)
+    settings = Settings(data_dir=root, knowledge_dir=shipped.config.knowledge_dir)
     index = SearchIndex.from_settings(settings)
     rng = random.Random(size)
     source = shipped.chunks

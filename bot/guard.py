@@ -70,6 +70,10 @@ class Guard:
             return GuardResult(warnings, apr=apr)
         if kind in self.rules.scam_refusals and not any(w.code == "scam_risk" for w in warnings):
             warnings.append(self._warning("scam_risk", "scam_risk", lang))
+        if kind in self.rules.high_cost_refusals and not any(
+            w.code == "high_cost" for w in warnings
+        ):
+            warnings.append(self._warning("high_cost", "high_cost_generic", lang))
         refusal = self.rules.refusals[kind].text(lang)
         return GuardResult(warnings, refusal=refusal, refusal_kind=kind, apr=apr)
 

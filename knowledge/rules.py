@@ -238,6 +238,8 @@ class GuardRules(_Strict):
     high_cost_phrases: list[str]
     unsafe_categories: dict[str, list[str]]
     scam_refusals: list[str]
+    high_cost_refusals: list[str] = []
+    """Refusal kinds that also raise the high-cost warning (their loans cost above the line)."""
     victim_phrases: list[str]
     messages: dict[str, Bilingual]
     refusals: dict[str, Bilingual]

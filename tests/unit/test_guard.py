@@ -187,3 +187,29 @@ def test_a_home_bought_with_a_housing_loan_is_not_misuse(engine: Engine) -> None
     text = "想用经营贷的钱付首付"
     result = engine.guard.check(text, engine.understander.understand(text), down_payment, "zh")
     assert "purpose_mismatch" in [w.code for w in result.warnings]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["她的微信账号在异地被登录，对方以她的名义借走了微粒贷一万元", "微信被盗了 对方用我的号借了微粒贷两万",
+     "Someone took out a loan in my name on Weilidai"],
+)  # fmt: skip
+def test_a_loan_in_the_users_name_is_fraud_against_them(engine: Engine, text: str) -> None:
+    result = engine.guard.check(text, engine.understander.understand(text), Profile(), "zh")
+    (warning,) = [w for w in result.warnings if w.code == "scam_risk"]
+    assert "110" in warning.message  # what to do now, not only a caution
+
+
+@pytest.mark.parametrize(
+    ("text", "high_cost"),
+    [("有没有不查征信秒下款的口子", True), ("遇到个说包下款的中介，先交1500保证金", True),
+     ("征信修复要交2000块，靠谱吗", False)],
+)  # fmt: skip
+def test_no_credit_check_and_paid_intermediaries_are_high_cost(
+    engine: Engine, text: str, high_cost: bool
+) -> None:
+    """Their loans cost above the legal line and their fees come on top; a credit-repair scam is a
+    scam, not a loan, so it is not called expensive."""
+    result = engine.guard.check(text, engine.understander.understand(text), Profile(), "zh")
+    assert result.refusal_kind is not None and "scam_risk" in codes(result)
+    assert ("high_cost" in codes(result)) is high_cost

@@ -1,0 +1,65 @@
+"""Facts read from news, forum and mixed registers: what falls, what is signed, what is bought,
+how many lenders, and the words that look like a fact but are not one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.knowledge import load_knowledge
+from bot.understand import Understander
+from core.settings import PACKAGE_KNOWLEDGE_DIR, PROMPTS_DIR
+
+
+@pytest.fixture(scope="module")
+def understander() -> Understander:
+    rules = load_knowledge(PACKAGE_KNOWLEDGE_DIR, PROMPTS_DIR).rules
+    return Understander(rules.understanding, rules.policy)
+
+
+SAID: list[tuple[str, dict[str, Any]]] = [
+    ("我在五六个平台都借了钱", {"lender_count": 5}),  # a range states its lower bound
+    ("七八个口子 每个月要还9000多 这个月有两个口子下不了款了", {"lender_count": 7}),  # a total
+    ("他用个人名义在借呗、京东金条、分付上都借了钱", {"lender_count": 3}),  # lenders named
+    ("外卖订单比去年少了近三成", {"revenue_falling": True}),
+    ("今年营收掉了快四成", {"revenue_falling": True}),
+    ("抖店GMV这个quarter掉了40%", {"revenue_falling": True}),
+    ("流水也比去年好", {"revenue_falling": False}),
+    ("正在承接一家国企的信息化项目，合同已经签了", {"orders_in_hand": True}),
+    ("我们外贸公司有几个signed PO", {"orders_in_hand": True}),
+    ("花呗本来一万五的，昨天一看变两千了", {"symptom": "limit_cut"}),
+    ("上个月她去银行申请经营贷，被告知不符合条件", {"symptom": "application_rejected"}),
+    ("微粒贷申请被拒 综合评分不足怎么提高", {"symptom": "application_rejected"}),
+    ("借呗点进去说暂时无法开通", {"symptom": "cannot_open"}),
+    ("Huabei keeps saying it cannot be activated right now", {"symptom": "cannot_open"}),
+    ("他想再开一个网点，需要十万元左右", {"need_purpose": "expansion"}),
+    ("想借一万五买个新的推车和炉子", {"need_purpose": "equipment"}),
+    ("大二学生，想借3000买个电脑", {"need_purpose": "consumption", "is_student": True}),
+    ("打算买一套九十平的二手房，用公积金加商贷", {"need_purpose": "home_purchase"}),
+    ("其实我还在读大专，平时兼职", {"is_student": True}),
+    ("记者了解到，网络小贷不得向在校大学生发放贷款。大三学生小林说", {"is_student": True}),
+    ("上个月花呗忘了还，到现在还欠着两千多没还", {"overdue": "current"}),
+    ("能不能再找个地方借点先还上，急", {"borrowing_to_repay": True}),
+    ("我之前在一个店刷了花呗把钱弄出来用", {"cashout": True}),
+]
+
+NOT_SAID: list[tuple[str, str]] = [
+    ("上个月她去银行申请经营贷，被告知不符合条件", "judicial_record"),  # 被告知 is "was told"
+    ("没过多久就还了", "symptom"),
+    ("外卖订单比去年少了近三成", "need_purpose"),  # a fall in orders is no order to fund
+    ("正在承接一家国企的信息化项目", "lender_count"),  # 一家国企 is not a lender
+    ("签了借款合同", "orders_in_hand"),
+    ("借呗和花呗都没额度了", "lender_count"),  # named, but nothing borrowed
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SAID)
+def test_said(understander: Understander, text: str, expected: dict[str, Any]) -> None:
+    facts = understander.understand(text).facts
+    assert {k: facts.get(k) for k in expected} == expected
+
+
+@pytest.mark.parametrize(("text", "field"), NOT_SAID)
+def test_not_said(understander: Understander, text: str, field: str) -> None:
+    assert field not in understander.understand(text).facts
