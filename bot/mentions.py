@@ -61,7 +61,10 @@ _RATE = re.compile(
 _BIG = re.compile(r"[千万亿]")
 _SCALE = {"million": 1e6, "grand": 1e3, "thousand": 1e3}
 _SENTENCE = re.compile(r"[。！!？?；;\n]+|\.(?=\s|$)")  # an English full stop, not 1.5
-_CLAUSE = re.compile(r"[，,、：:（）()]+|\s[-–—]\s|(?=但是|可是|不过|但)")
+# a space between two Chinese characters is a comma in forum and chat writing ("开不了 后来才发现…")
+_CLAUSE = re.compile(
+    r"[，,、：:（）()]+|\s[-–—]\s|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|(?=但是|可是|不过|但)"
+)
 
 
 @dataclass(frozen=True)

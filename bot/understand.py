@@ -70,6 +70,7 @@ class Understander:
             "regions": self.rules.regions,
             "buyer_cue": self.rules.buyer_cues,
             "employer_cue": self.rules.employer_cues,
+            "entry_shown": self.rules.entry_shown,
         }
         return sources
 
@@ -156,6 +157,7 @@ class Understander:
 
     def _categorical(self, result: Draft, clauses: list[str]) -> None:
         excluded = [e.lower() for e in self.rules.segment_excludes]
+        entry_shown: str | None = None
         platforms: list[tuple[str, str]] = []
         purposes: dict[str, str] = {}
         for clause in clauses:
@@ -171,12 +173,18 @@ class Understander:
                 if codes:
                     result.set(fact, codes[0], clause)
             symptom = self._symptom(clause)
-            if symptom:
+            if symptom and "symptom" not in result.facts:
+                # the first one stated is what happened; later clauses quote or explain it
+                # ("申请被拒 综合评分不足", "有入口没额度……点了又说综合评估未通过")
                 result.set("symptom", symptom, clause)
+            elif entry_shown is None and "entry_shown" in self._scan(clause).get("misc", {}):
+                entry_shown = clause
             regions = self._scan(clause).get("misc", {}).get("regions")
             if regions:
                 s, e = regions[0]
                 result.set("region", clause[s:e], clause)
+        if entry_shown is not None and "symptom" not in result.facts:
+            result.set("symptom", "entry_no_limit", entry_shown)
         if platforms:
             # a named platform beats the generic "bank" (信用卡 is often only context)
             code, clause = next((p for p in platforms if p[0] != "bank"), platforms[0])

@@ -251,6 +251,8 @@ class UnderstandingRules(_Strict):
     negators: list[str]
     platforms: dict[str, list[str]]
     symptoms: dict[str, list[str]]
+    entry_shown: list[str] = []
+    """The entry is visible and nothing more is said: entry_no_limit when no clause names a symptom."""
     segments: dict[str, list[str]]
     purpose_priority: list[str]
     purposes: dict[str, list[str]]

@@ -41,6 +41,11 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("记者了解到，网络小贷不得向在校大学生发放贷款。大三学生小林说", {"is_student": True}),
     ("上个月花呗忘了还，到现在还欠着两千多没还", {"overdue": "current"}),
     ("能不能再找个地方借点先还上，急", {"borrowing_to_repay": True}),
+    # a space between Chinese words ends a clause: the 无 of 无法开通 does not reach 身份证过期
+    ("分付一直开不了 提示暂时无法开通 后来才发现身份证去年就过期了", {"profile_incomplete": True}),
+    ("借被有入口没额度 点进去显示去开通 点了又说综合评估未通过", {"symptom": "entry_no_limit"}),
+    ("借呗有入口但开不了", {"symptom": "cannot_open"}),  # the entry alone names no outcome
+    ("借呗点进去一直有入口", {"symptom": "entry_no_limit"}),
     ("我之前在一个店刷了花呗把钱弄出来用", {"cashout": True}),
 ]
 
