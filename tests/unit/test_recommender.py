@@ -139,6 +139,14 @@ def test_credit_first_when_a_reason_reaches_its_threshold(recommender: Recommend
     ]
 
 
+def test_a_low_score_said_in_words_puts_restoring_credit_first(recommender: Recommender) -> None:
+    """ "芝麻分才560": the next platform refuses a low score too, and each try adds an inquiry."""
+    said = recommender.recommend(Profile(segment="consumer"), [_reason("credit_score_low", 0.7)])
+    assert [r.channel for r in said][:2] == ["credit_improvement", "credit_improvement"]
+    prior = recommender.recommend(Profile(segment="consumer"), [_reason("credit_score_low", 0.35)])
+    assert prior[0].channel != "credit_improvement"  # a prior alone is only a possibility
+
+
 def test_lenders_first_below_the_threshold(recommender: Recommender) -> None:
     recs = recommender.recommend(Profile(segment="consumer"), [_reason("overdue_record", 0.69)])
     assert [r.channel for r in recs][-1] == "credit_improvement"
