@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bot import messages
+from bot.turn import Act, Citation, FollowUp, Intent, Reason, Recommendation, View, Warning
 
 SESSION_ID = r"^s-[0-9a-f]{40}$"
 NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
@@ -64,6 +65,30 @@ class DiagnoseRequest(BaseModel):
     model_config = _STRICT
 
     text: UserText
+
+
+class ChatReply(BaseModel):
+    """One chat turn: the reply text and every structured field behind it (the body of
+    ``POST /v1/chat`` and the ``turn`` event of ``/v1/chat/stream``)."""
+
+    session_id: str
+    reply: str
+    follow_up: FollowUp | None
+    intent: Intent
+    lang: Literal["zh", "en"]
+    view: View = Field(
+        description="`full`: the reply text shows the whole diagnosis; `delta`: it shows only "
+        "what changed since the last reply (the fields below still hold the whole picture)."
+    )
+    act: Act | None = Field(description="What the user's message did (asks, corrects, summary…).")
+    profile: dict[str, Any]
+    reasons: list[Reason]
+    recommendations: list[Recommendation]
+    warnings: list[Warning]
+    missing: list[str]
+    citations: list[Citation]
+    apr: dict[str, Any] | None
+    llm: dict[str, Any] | None
 
 
 class ErrorBody(BaseModel):
