@@ -328,9 +328,12 @@ const FOLDABLE = ["reasons", "recommendations", "warnings"];
 // content and the panel takes its place, so the server's order is kept and a block the page
 // cannot place stays as text (nothing is lost).
 function splitReply(turn) {
+  // a numbered card line ("1. **title**…"), not an answer that names the product in bold
+  const isCardLine = (line) =>
+    /^\d+\.\s/.test(line) && turn.recommendations.some((r) => line.includes(`**${r.title}**`));
   const owners = {
     reasons: (block) => turn.reasons.some((r) => r.evidence && block.includes(r.evidence)),
-    recommendations: (block) => turn.recommendations.some((r) => block.includes(`**${r.title}**`)),
+    recommendations: (block) => block.split("\n").some(isCardLine),
     warnings: (block) => turn.warnings.some((w) => block.includes(w.message)),
     follow_up: (block) => Boolean(turn.follow_up) && block.includes(turn.follow_up.question),
     citations: (block) => turn.citations.some((c) => block.includes(`[${c.n}] ${c.title}`)),
