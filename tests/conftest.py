@@ -104,10 +104,16 @@ def shipped_index(shipped_settings: Settings) -> SearchIndex:
 
 @pytest.fixture(scope="session")
 def advisor(shipped_index: SearchIndex, shipped_settings: Settings):  # type: ignore[no-untyped-def]
-    """One advisor on the shipped knowledge base with SQLite sessions in a temp directory."""
+    """One advisor on the shipped knowledge base with SQLite sessions in a temp directory.
+
+    Its engine is built here (the meaning models are fitted once per session, seconds of CPU),
+    so that no test's first turn waits for it while a webhook test counts down to its reply.
+    """
     from bot.advisor import Advisor
 
-    return Advisor(shipped_settings, index=shipped_index)
+    ready = Advisor(shipped_settings, index=shipped_index)
+    assert ready.engine is not None
+    return ready
 
 
 @pytest.fixture
