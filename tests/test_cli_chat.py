@@ -128,3 +128,30 @@ def test_chat_carries_a_scripted_conversation(
     # the terminal prints the sources heading without the Markdown stars: the body ends there
     bodies = [CLI_SOURCES.split(reply, maxsplit=1)[0].strip() for reply in replies]
     check(script, [Shown(reply, profile) for reply in bodies])
+
+
+def test_diagnose_prints_labels_in_the_texts_language(
+    shipped_data_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "_width", 400)  # a table row on one line
+    taxonomy = Advisor(settings()).taxonomy
+    for text, lang in (
+        ("借呗有入口没额度，近三个月查了8次征信", "zh"),
+        ("Jiebei shows an entry but no limit, 8 credit inquiries in three months", "en"),
+    ):
+        result = runner.invoke(app, ["diagnose", text])
+        assert result.exit_code == 0, result.output
+        out = result.stdout
+        label = taxonomy.label("reasons", "frequent_inquiries", lang)
+        assert f"{label} (frequent_inquiries)" in out, out
+        channels = re.findall(r"^ \d+\. \[([^\]]+)\]", out, re.MULTILINE)
+        assert channels, out
+        codes = set(taxonomy.codes("channels"))
+        labels = {taxonomy.label("channels", code, lang) for code in codes}
+        assert set(channels) <= labels and not set(channels) & codes, channels
+        # the code appears only in parentheses after its label
+        assert not re.search(r"(?<!\()\b[a-z]+_[a-z_]+\b(?!\))", out), out
+        if lang == "en":
+            assert "confidence" in out and "fit" in out and "APR" in out
+        else:
+            assert "可信度" in out and "匹配度" in out and "年化利率" in out
