@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot import messages
 from bot.turn import Act, Citation, FollowUp, Intent, Reason, Recommendation, View, Warning
@@ -116,6 +116,13 @@ class OpenAIMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+def _json_number(value: object) -> object:
+    """``value`` when JSON Schema calls it a number (so 2.0 is an integer), else a ValueError."""
+    if isinstance(value, bool | str):
+        raise ValueError("a number is expected, not true, false or a string")
+    return value
+
+
 class ChatCompletionRequest(BaseModel):
     """The subset of OpenAI's chat-completions request this server honours."""
 
@@ -123,14 +130,16 @@ class ChatCompletionRequest(BaseModel):
 
     model: str = "finadvisor"
     messages: list[OpenAIMessage] = Field(min_length=1)
-    stream: bool = False
+    # the schema says boolean, number and integer: true is not a temperature (lax validation
+    # read it as 1.0; schemathesis found it), 1 is not a stream flag, "5" is no token count
+    stream: bool = Field(default=False, strict=True)
     user: str | None = Field(
         default=None,
         max_length=64,
         description="Keys a server-side session (HMAC with the server's secret); omit to replay.",
     )
-    temperature: float | None = None
-    max_tokens: int | None = None
+    temperature: float | None = Field(default=None, strict=True)
+    max_tokens: Annotated[int | None, BeforeValidator(_json_number)] = None
 
 
 _DESCRIPTIONS = {
