@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot import messages
+from bot.turn import Act, Citation, FollowUp, Intent, Reason, Recommendation, View, Warning
 
 SESSION_ID = r"^s-[0-9a-f]{40}$"
 NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
@@ -66,6 +67,30 @@ class DiagnoseRequest(BaseModel):
     text: UserText
 
 
+class ChatReply(BaseModel):
+    """One chat turn: the reply text and every structured field behind it (the body of
+    ``POST /v1/chat`` and the ``turn`` event of ``/v1/chat/stream``)."""
+
+    session_id: str
+    reply: str
+    follow_up: FollowUp | None
+    intent: Intent
+    lang: Literal["zh", "en"]
+    view: View = Field(
+        description="`full`: the reply text shows the whole diagnosis; `delta`: it shows only "
+        "what changed since the last reply (the fields below still hold the whole picture)."
+    )
+    act: Act | None = Field(description="What the user's message did (asks, corrects, summary…).")
+    profile: dict[str, Any]
+    reasons: list[Reason]
+    recommendations: list[Recommendation]
+    warnings: list[Warning]
+    missing: list[str]
+    citations: list[Citation]
+    apr: dict[str, Any] | None
+    llm: dict[str, Any] | None
+
+
 class ErrorBody(BaseModel):
     """Every error: one sentence that says what to do."""
 
@@ -91,6 +116,13 @@ class OpenAIMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+def _json_number(value: object) -> object:
+    """``value`` when JSON Schema calls it a number (so 2.0 is an integer), else a ValueError."""
+    if isinstance(value, bool | str):
+        raise ValueError("a number is expected, not true, false or a string")
+    return value
+
+
 class ChatCompletionRequest(BaseModel):
     """The subset of OpenAI's chat-completions request this server honours."""
 
@@ -98,14 +130,16 @@ class ChatCompletionRequest(BaseModel):
 
     model: str = "finadvisor"
     messages: list[OpenAIMessage] = Field(min_length=1)
-    stream: bool = False
+    # the schema says boolean, number and integer: true is not a temperature (lax validation
+    # read it as 1.0; schemathesis found it), 1 is not a stream flag, "5" is no token count
+    stream: bool = Field(default=False, strict=True)
     user: str | None = Field(
         default=None,
         max_length=64,
         description="Keys a server-side session (HMAC with the server's secret); omit to replay.",
     )
-    temperature: float | None = None
-    max_tokens: int | None = None
+    temperature: float | None = Field(default=None, strict=True)
+    max_tokens: Annotated[int | None, BeforeValidator(_json_number)] = None
 
 
 _DESCRIPTIONS = {

@@ -120,6 +120,19 @@ class FollowUp(BaseModel):
         return [o.label.text(lang) for o in self.options] + [self.skip.text(lang)]
 
 
+View = Literal["full", "delta"]
+"""How much of the advice the reply text shows: all of it, or only what changed since the last
+reply (the Turn's structured fields always hold the whole picture)."""
+
+
+class Act(BaseModel):
+    """What the user did with the message (``bot.acts``): ``kind`` such as ``asks``,
+    ``gives_facts``, ``corrects`` or ``summary``; ``question`` the kind of question asked."""
+
+    kind: str
+    question: str | None = None
+
+
 class Turn(BaseModel):
     """One advisor turn: reply text plus every structured field behind it."""
 
@@ -138,6 +151,10 @@ class Turn(BaseModel):
     apr: dict[str, Any] | None = None
     llm: dict[str, Any] | None = None
     """When an LLM is configured: whether its text was used, attempts, violations, error."""
+    view: View = "full"
+    """``delta`` when the reply text shows only what changed; interfaces show the rest folded."""
+    act: Act | None = None
+    """The dialogue act of the user's message (None for a one-shot diagnosis)."""
 
     def contract(self) -> dict[str, Any]:
         """The JSON shape of ``diagnose --json`` and ``POST /v1/diagnose``."""

@@ -190,16 +190,37 @@ def diagnose(
         if as_json:
             typer.echo(json.dumps(turn.contract(), ensure_ascii=False))
             continue
-        table = Table("reason", "confidence", "evidence", title=text[:60])
-        for reason in turn.reasons:
-            table.add_row(reason.code, f"{reason.confidence:.2f}", reason.evidence)
-        console.print(table)
-        for n, rec in enumerate(turn.recommendations, 1):
-            console.print(f" {n}. [{rec.channel}] {rec.title}  fit {rec.fit:.2f}  APR {rec.apr}")
-        for warning in turn.warnings:
-            console.print(f" ⚠ {warning.code}: {warning.message}")
+        _print_diagnosis(advisor, turn, text)
     if failed:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+DIAGNOSIS_WORDS = {
+    "zh": {"reason": "原因", "confidence": "可信度", "evidence": "依据", "fit": "匹配度",
+           "apr": "年化利率"},
+    "en": {"reason": "reason", "confidence": "confidence", "evidence": "evidence", "fit": "fit",
+           "apr": "APR"},
+}  # fmt: skip
+
+
+def _print_diagnosis(advisor: Advisor, turn: Turn, text: str) -> None:
+    """Reasons, recommendations and warnings with the taxonomy's labels in the text's language
+    (a reason's code only in parentheses, for looking it up in ``diagnosis.yaml``)."""
+    words = DIAGNOSIS_WORDS[turn.lang]
+    label = advisor.taxonomy.label
+    table = Table(words["reason"], words["confidence"], words["evidence"], title=text[:60])
+    for reason in turn.reasons:
+        name = reason.label or label("reasons", reason.code, turn.lang)
+        table.add_row(Text(f"{name} ({reason.code})"), f"{reason.confidence:.2f}", reason.evidence)
+    console.print(table)
+    for n, rec in enumerate(turn.recommendations, 1):
+        channel = rec.channel_label or label("channels", rec.channel, turn.lang)
+        line = (
+            f" {n}. [{channel}] {rec.title}  {words['fit']} {rec.fit:.2f}  {words['apr']} {rec.apr}"
+        )
+        console.print(Text(line))
+    for warning in turn.warnings:
+        console.print(Text(f" ⚠ {warning.message}"))
 
 
 def apr(

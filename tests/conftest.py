@@ -78,19 +78,22 @@ register_embeddings("test:histogram", OtherEmbeddings)
 
 
 @pytest.fixture(scope="session")
-def shipped_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def shipped_settings(tmp_path_factory: pytest.TempPathFactory, _models_dir: Path) -> Settings:
     """Settings whose data directory holds the shipped index (built once per session).
 
-    ``TEST_SHIPPED_INDEX_DIR`` (a developer's convenience) keeps that index between runs. The
-    shared state (rate-limit counters, webhook delivery ids) lives in this session's own file,
-    so a kept index never carries one run's counters or seen ids into the next.
+    ``TEST_SHIPPED_INDEX_DIR`` (a developer's convenience) keeps that index between runs: only
+    the index is kept there (linked into this session's own data directory), so sessions, the
+    session key, fitted models and the shared state (rate-limit counters, webhook delivery ids)
+    always start empty and one run never finds another run's session.
     """
+    data_dir = tmp_path_factory.mktemp("shipped-data")
     kept = os.environ.get("TEST_SHIPPED_INDEX_DIR")
+    if kept:
+        index = Path(kept) / "index"
+        index.mkdir(parents=True, exist_ok=True)
+        (data_dir / "index").symlink_to(index, target_is_directory=True)
     state = tmp_path_factory.mktemp("shared-state") / "state.sqlite3"
-    return Settings(
-        data_dir=Path(kept) if kept else tmp_path_factory.mktemp("shipped-index"),
-        state_url=f"sqlite:///{state}",
-    )
+    return Settings(data_dir=data_dir, state_url=f"sqlite:///{state}", models_dir=_models_dir)
 
 
 @pytest.fixture(scope="session")
@@ -101,10 +104,16 @@ def shipped_index(shipped_settings: Settings) -> SearchIndex:
 
 @pytest.fixture(scope="session")
 def advisor(shipped_index: SearchIndex, shipped_settings: Settings):  # type: ignore[no-untyped-def]
-    """One advisor on the shipped knowledge base with SQLite sessions in a temp directory."""
+    """One advisor on the shipped knowledge base with SQLite sessions in a temp directory.
+
+    Its engine is built here (the meaning models are fitted once per session, seconds of CPU),
+    so that no test's first turn waits for it while a webhook test counts down to its reply.
+    """
     from bot.advisor import Advisor
 
-    return Advisor(shipped_settings, index=shipped_index)
+    ready = Advisor(shipped_settings, index=shipped_index)
+    assert ready.engine is not None
+    return ready
 
 
 @pytest.fixture

@@ -160,6 +160,10 @@ def slack_api(call: Call) -> tuple[int, Any]:
         body = call.json
         ts = f"1800000000.{next(_TS):06d}"
         return 200, {"ok": True, "channel": body.get("channel"), "ts": ts, "message": body}
+    if call.path == "/api/chat.update":
+        body = call.json
+        return 200, {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"),
+                     "text": body.get("text", ""), "message": body}  # fmt: skip
     return 200, {"ok": False, "error": "unknown_method"}
 
 

@@ -18,6 +18,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Request, Response, expect, sync_playwright
 
 from api.main import create_app
+from knowledge.catalog import load_catalog
 
 from .helpers import free_port, wait_until
 
@@ -32,7 +33,8 @@ LAUNCH_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "tests" / "artifacts"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 800}
 TIMEOUT_MS = 60_000
@@ -348,3 +350,70 @@ def test_page_requests_only_the_local_server(desktop: tuple[Page, Traffic], base
     assert traffic.requests, "the page made no requests at all"
     assert traffic.foreign_hosts() == set()
     assert [r.url for r in traffic.responses if r.status >= 400] == []
+
+
+SUMMARY_PHONE = {"width": 390, "height": 844}
+TAX_RATE_QUESTION = "税贷利率多少"
+
+
+@pytest.mark.parametrize(
+    ("viewport", "screenshot"),
+    [(DESKTOP, "chat-summary.png"), (SUMMARY_PHONE, "chat-summary-mobile.png")],
+    ids=["desktop", "phone"],
+)
+def test_a_delta_turn_answers_first_and_folds_the_full_picture(
+    browser: Browser, base_url: str, advisor: Any, viewport: dict[str, int], screenshot: str
+) -> None:
+    page, traffic = open_page(browser, viewport)
+    tax_loan = next(p for p in load_catalog(REPO / "knowledge").products if "税贷" in p.aliases)
+    try:
+        page.goto(base_url)
+        ask_with_keyboard(page, MILK_TEA)
+        wait_for_answers(page, 1)
+        first = page.locator(".msg.bot").nth(0)
+        expect(first).to_have_attribute("data-view", "full")
+        expect(first.locator(".rec-card").first).to_be_visible()
+        expect(first.locator("details")).to_have_count(0)
+
+        ask_with_keyboard(page, TAX_RATE_QUESTION)
+        wait_for_answers(page, 2)
+        second = page.locator(".msg.bot").nth(1)
+        expect(second).to_have_attribute("data-view", "delta")
+        opening = second.locator(".bubble > :first-child")
+        expect(opening).to_have_class("reply")
+        assert tax_loan.apr.display("zh") in opening.inner_text()[:300]
+        folded = second.locator("details.full-picture")
+        expect(folded).to_have_count(1)
+        summary = folded.locator("summary")
+        expect(summary).to_have_text("完整诊断与推荐")
+        expect(folded).not_to_have_attribute("open", re.compile(".*"))
+        expect(folded.locator(".rec-card").first).to_be_hidden()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+        summary.click()
+        expect(folded).to_have_attribute("open", "")
+        expect(folded.locator(".rec-card").first).to_be_visible()
+        summary.click()
+        expect(folded.locator(".rec-card").first).to_be_hidden()
+        summary.focus()
+        page.keyboard.press("Enter")
+        expect(folded).to_have_attribute("open", "")
+        cards = folded.locator(".rec-card")
+        expect(cards.first).to_be_visible()
+        channels = cards.evaluate_all("cards => cards.map(c => c.dataset.channel)")
+        badges = folded.locator(".rec-card .badge").all_inner_texts()
+        assert badges == [advisor.taxonomy.label("channels", code) for code in channels]
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+        ask_with_keyboard(page, "总结一下")
+        wait_for_answers(page, 3)
+        third = page.locator(".msg.bot").nth(2)
+        expect(third).to_have_attribute("data-view", "full")
+        expect(third.locator("details")).to_have_count(0)
+        expect(third.locator(".rec-card").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+
+        save_screenshot(page, screenshot)
+        assert traffic.foreign_hosts() == set()
+    finally:
+        page.context.close()

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from bot.advisor import Advisor
+from cli.chat_cmds import HELP
+from cli.common import console, settings
 from cli.main import app
 
+from .conversation_scripts import SCRIPTS, Script, Shown, check
 from .helpers import CONTRACT_KEYS
 
 runner = CliRunner()
+CLI_SOURCES = re.compile(r"^(?:来源|Sources)[：:]", re.MULTILINE)
 
 
 def test_chat_with_piped_stdin(shipped_data_env: Path) -> None:
@@ -99,3 +106,52 @@ def test_chat_in_english_shows_english_choices_and_profile(shipped_data_env: Pat
     assert "→ 1 application" in lines
     assert "Sesame score: 620" in lines and "product: Jiebei" in lines
     assert "recent credit inquiries: 1" in lines
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
+def test_chat_carries_a_scripted_conversation(
+    shipped_data_env: Path, monkeypatch: pytest.MonkeyPatch, script: Script
+) -> None:
+    # one line per paragraph, as wide as it is: a wrapped line would split the answer's words
+    monkeypatch.setattr(console, "_width", 1_000)
+    session = uuid.uuid4().hex
+    # "/help" between the messages marks where one reply ends (the banner ends with it too)
+    lines = "\n/help\n".join(step.message for step in script.steps)
+    result = runner.invoke(app, ["chat", "--session", session], input=f"{lines}\n/quit\n")
+    assert result.exit_code == 0, result.output
+    text = "\n".join(line.rstrip() for line in result.stdout.splitlines())
+    replies = text.split(HELP)[1:]
+    assert len(replies) == len(script.steps), result.stdout
+    # the terminal shows no profile per turn: the stored one stands for each (nothing the
+    # script corrects is changed again later)
+    profile = Advisor(settings()).profile(session).model_dump(exclude_none=True)
+    # the terminal prints the sources heading without the Markdown stars: the body ends there
+    bodies = [CLI_SOURCES.split(reply, maxsplit=1)[0].strip() for reply in replies]
+    check(script, [Shown(reply, profile) for reply in bodies])
+
+
+def test_diagnose_prints_labels_in_the_texts_language(
+    shipped_data_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "_width", 400)  # a table row on one line
+    taxonomy = Advisor(settings()).taxonomy
+    for text, lang in (
+        ("借呗有入口没额度，近三个月查了8次征信", "zh"),
+        ("Jiebei shows an entry but no limit, 8 credit inquiries in three months", "en"),
+    ):
+        result = runner.invoke(app, ["diagnose", text])
+        assert result.exit_code == 0, result.output
+        out = result.stdout
+        label = taxonomy.label("reasons", "frequent_inquiries", lang)
+        assert f"{label} (frequent_inquiries)" in out, out
+        channels = re.findall(r"^ \d+\. \[([^\]]+)\]", out, re.MULTILINE)
+        assert channels, out
+        codes = set(taxonomy.codes("channels"))
+        labels = {taxonomy.label("channels", code, lang) for code in codes}
+        assert set(channels) <= labels and not set(channels) & codes, channels
+        # the code appears only in parentheses after its label
+        assert not re.search(r"(?<!\()\b[a-z]+_[a-z_]+\b(?!\))", out), out
+        if lang == "en":
+            assert "confidence" in out and "fit" in out and "APR" in out
+        else:
+            assert "可信度" in out and "匹配度" in out and "年化利率" in out

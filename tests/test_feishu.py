@@ -32,6 +32,13 @@ def reply_path(message_id: str) -> str:
     return f"/open-apis/im/v1/messages/{message_id}/reply"
 
 
+def question_cards(feishu: FakeChatServer, message_id: str) -> int:
+    """How many follow-up questions with buttons were replied to ``message_id``: one per turn
+    (a turn's last card), so a second count means the message was answered twice."""
+    cards = [json.loads(call.json["content"]) for call in feishu.calls_to(reply_path(message_id))]
+    return sum(any(e["tag"] == "action" for e in card["elements"]) for card in cards)
+
+
 def encrypt(plaintext: str, key: str = ENCRYPT_KEY) -> str:
     """Encrypt like Feishu: AES-256-CBC with sha256(key), PKCS7, random IV first, base64."""
     data = plaintext.encode()
@@ -186,12 +193,17 @@ def test_message_is_answered_once_in_reply_with_a_cached_tenant_token(
 
     assert post(client, event).status_code == 200
     assert post(client, event).status_code == 200
-    (reply,) = feishu.wait_for(reply_path("om_first"))
+    # one turn: the reply's card, then the follow-up question's card with its buttons
+    reply, asked = feishu.wait_for(reply_path("om_first"), n=2)
 
     # A later, different message is answered: by then the duplicate would have been too.
     post(client, message_event("芝麻分580", "om_second", chat_id))
     feishu.wait_for(reply_path("om_second"))
-    assert len(feishu.calls_to(reply_path("om_first"))) == 1
+    assert len(feishu.calls_to(reply_path("om_first"))) == 2
+    assert [e["tag"] for e in json.loads(asked.json["content"])["elements"]] == [
+        "markdown",
+        "action",
+    ]
     assert len(feishu.calls_to(TOKEN_PATH)) == 1
     assert feishu.calls_to(TOKEN_PATH)[0].json == {
         "app_id": "cli_test",
@@ -229,23 +241,176 @@ def test_mentions_are_stripped_from_text() -> None:
     assert message_text(message) == "借呗没额度"
 
 
-def test_the_card_shows_the_follow_up_choices_and_a_choice_answers(
+def card_action(
+    value: Any, message_id: str, chat_id: str, event_id: str | None = None
+) -> dict[str, Any]:
+    """A card.action.trigger callback: a person pressed a button whose value is ``value``."""
+    return {
+        "schema": "2.0",
+        "header": {
+            "event_id": event_id or uuid.uuid4().hex,
+            "event_type": "card.action.trigger",
+            "create_time": str(int(time.time() * 1_000_000)),
+            "token": VERIFICATION_TOKEN,
+            "app_id": "cli_test",
+            "tenant_key": "tenant",
+        },
+        "event": {
+            "operator": {"tenant_key": "tenant", "open_id": "ou_person", "union_id": "on_person"},
+            "token": "c-update-token",
+            "action": {"value": value, "tag": "button"},
+            "host": "im_message",
+            "context": {"open_message_id": message_id, "open_chat_id": chat_id},
+        },
+    }
+
+
+def post_card(client: TestClient, payload: dict[str, Any], encrypted: bool = False) -> Any:
+    """Send a card callback to Feishu's callback URL, signed like Feishu when ``encrypted``."""
+    plaintext = json.dumps(payload, ensure_ascii=False)
+    if not encrypted:
+        return client.post("/feishu/cards", content=plaintext.encode())
+    body = json.dumps({"encrypt": encrypt(plaintext)}).encode()
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+    headers = {
+        "X-Lark-Request-Timestamp": timestamp,
+        "X-Lark-Request-Nonce": nonce,
+        "X-Lark-Signature": lark_signature(timestamp, nonce, ENCRYPT_KEY, body),
+    }
+    return client.post("/feishu/cards", content=body, headers=headers)
+
+
+def asked_card(feishu: FakeChatServer, message_id: str) -> dict[str, Any]:
+    """The last card of the reply to ``message_id``: the follow-up question with its buttons."""
+    feishu.settled(reply_path(message_id))
+    cards = [json.loads(call.json["content"]) for call in feishu.calls_to(reply_path(message_id))]
+    assert all(
+        call.json["msg_type"] == "interactive" for call in feishu.calls_to(reply_path(message_id))
+    )
+    return cards[-1]
+
+
+def buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for e in card["elements"] if e["tag"] == "action" for b in e["actions"]]
+
+
+def ask_a_question(client: TestClient, feishu: FakeChatServer, chat_id: str) -> dict[str, Any]:
+    post(client, message_event("借呗没额度，芝麻分580，没有逾期", "om_asks", chat_id))
+    return asked_card(feishu, "om_asks")
+
+
+def test_the_follow_up_comes_as_card_buttons_and_a_press_answers(
     client: TestClient, feishu: FakeChatServer, advisor: Advisor
 ) -> None:
     chat_id = f"oc_{uuid.uuid4().hex[:12]}"
-    post(client, message_event("借呗没额度，芝麻分580，没有逾期", "om_choices", chat_id))
-    (reply,) = feishu.wait_for(reply_path("om_choices"))
-    card = "\n".join(
-        element["content"] for element in json.loads(reply.json["content"])["elements"]
-    )
+    card = ask_a_question(client, feishu, chat_id)
     session = client.app.state.session_keys.keyed("feishu", chat_id)
     field = advisor.store.load(session).dialogue.pending
     question = advisor.engine.diagnoser.questions[field]
-    line = "可以直接回复：" + " / ".join([o.zh for o in question.options] + ["跳过"])
-    blocks = card.split("\n\n")
-    assert line in blocks, card
-    assert question.zh in blocks[blocks.index(line) - 1]  # right after the question
+    pressed = buttons(card)
+    assert [b["text"]["content"] for b in pressed] == [o.zh for o in question.options] + ["跳过"]
+    assert question.zh in card["elements"][0]["content"]
+    assert all(b["value"]["session"] == session and b["value"]["field"] == field for b in pressed)
+    assert [b["value"]["choice"] for b in pressed] == [b["text"]["content"] for b in pressed]
+    text = [e["content"] for call in feishu.calls_to(reply_path("om_asks"))
+            for e in json.loads(call.json["content"])["elements"] if e["tag"] == "markdown"]  # fmt: skip
+    assert sum(question.zh in t for t in text) == 1  # the question is asked once, with buttons
+    assert not any("可以直接回复" in t for t in text)
 
-    post(client, message_event(question.options[0].zh, "om_chosen", chat_id))
-    feishu.wait_for(reply_path("om_chosen"))
+    response = post_card(client, card_action(pressed[0]["value"], "om_card", chat_id))
+
+    assert response.status_code == 200, response.text
+    used = response.json()["card"]
+    assert response.json()["card"]["type"] == "raw"
+    assert buttons(used["data"]) == []
+    shown = [e["content"] for e in used["data"]["elements"]]
+    assert shown == [question.zh, f"已选择：{question.options[0].zh}"]
+    assert response.json()["toast"]["content"] == f"已选择：{question.options[0].zh}"
+    feishu.wait_for(reply_path("om_card"))
     assert getattr(advisor.profile(session), field) == question.options[0].value
+    user_turns = [t["text"] for t in advisor.store.load(session).turns if t["role"] == "user"]
+    assert user_turns[-1] == question.options[0].zh
+
+
+def test_a_card_press_with_a_bad_signature_is_refused(
+    encrypted_client: TestClient, feishu: FakeChatServer, advisor: Advisor
+) -> None:
+    chat_id = f"oc_{uuid.uuid4().hex[:12]}"
+    post(
+        encrypted_client, message_event("借呗没额度，芝麻分580，没有逾期", "om_asks", chat_id), True
+    )
+    value = buttons(asked_card(feishu, "om_asks"))[0]["value"]
+    body = json.dumps({"encrypt": encrypt(json.dumps(card_action(value, "om_card", chat_id)))})
+    timestamp = str(int(time.time()))
+    forged = {
+        "X-Lark-Request-Timestamp": timestamp,
+        "X-Lark-Request-Nonce": "nonce",
+        "X-Lark-Signature": lark_signature(timestamp, "nonce", "another-key", body.encode()),
+    }
+
+    response = encrypted_client.post("/feishu/cards", content=body, headers=forged)
+    unsigned = encrypted_client.post("/feishu/cards", content=body)
+
+    assert response.status_code == unsigned.status_code == 401
+    message = response.json()["error"]
+    assert message.endswith(".") and message.count(". ") == 0 and "signing" in message
+    assert feishu.calls_to(reply_path("om_card")) == []
+    signed = post_card(encrypted_client, card_action(value, "om_card", chat_id), encrypted=True)
+    assert signed.status_code == 200, signed.text
+
+
+def test_a_replayed_card_press_is_refused(
+    client: TestClient, feishu: FakeChatServer, advisor: Advisor
+) -> None:
+    chat_id = f"oc_{uuid.uuid4().hex[:12]}"
+    value = buttons(ask_a_question(client, feishu, chat_id))[-1]["value"]
+    press = card_action(value, "om_card", chat_id, event_id="ev-press-once")
+
+    assert post_card(client, press).status_code == 200
+    replayed = post_card(client, press)
+
+    assert replayed.status_code == 409
+    assert replayed.json() == {
+        "error": "This button press was already handled; press a button on the newest card."
+    }
+    feishu.settled(reply_path("om_card"))
+    session = client.app.state.session_keys.keyed("feishu", chat_id)
+    user_turns = [t["text"] for t in advisor.store.load(session).turns if t["role"] == "user"]
+    assert user_turns.count(value["choice"]) == 1
+
+
+def test_a_card_press_for_an_unknown_session_or_not_ours_is_a_clear_4xx(
+    client: TestClient, feishu: FakeChatServer
+) -> None:
+    chat_id = f"oc_{uuid.uuid4().hex[:12]}"
+    value = buttons(ask_a_question(client, feishu, chat_id))[0]["value"]
+    forgotten = value | {"session": client.app.state.session_keys.keyed("feishu", "oc_gone")}
+    rest = value | {
+        "session": client.post("/v1/chat", json={"message": "花呗被降额"}).json()["session_id"]
+    }
+
+    unknown = post_card(client, card_action(forgotten, "om_card", chat_id))
+    other_kind = post_card(client, card_action(rest, "om_card", chat_id))
+    not_ours = post_card(client, card_action({"note": "x"}, "om_card", chat_id))
+    too_long = post_card(client, card_action(value | {"choice": "借" * 601}, "om_card", chat_id))
+
+    assert unknown.status_code == other_kind.status_code == 404
+    assert "send the advisor a new message" in unknown.json()["error"]
+    assert not_ours.status_code == too_long.status_code == 400
+    assert "press a button on a card the advisor sent" in not_ours.json()["error"]
+    assert "600 characters" in too_long.json()["error"]
+    assert feishu.calls_to(reply_path("om_card")) == []
+
+
+def test_a_press_on_an_answered_question_is_refused(
+    client: TestClient, feishu: FakeChatServer, advisor: Advisor
+) -> None:
+    chat_id = f"oc_{uuid.uuid4().hex[:12]}"
+    value = buttons(ask_a_question(client, feishu, chat_id))[0]["value"]
+    assert post_card(client, card_action(value, "om_card", chat_id)).status_code == 200
+    feishu.wait_for(reply_path("om_card"))
+
+    again = post_card(client, card_action(value, "om_card_again", chat_id))
+
+    assert again.status_code == 409
+    assert "already answered" in again.json()["error"]

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.integrations import mount_integrations
-from api.integrations.slack_blocks import SECTION_LIMIT, mrkdwn, turn_blocks
+from api.integrations.slack_blocks import SECTION_LIMIT, mrkdwn, turn_blocks, used_blocks
 from api.main import create_app
 from bot.advisor import Advisor
 from bot.session_keys import SessionKeys
@@ -174,8 +174,12 @@ def test_mention_is_answered_in_its_thread_with_recommendations(
     assert [b["value"] for b in buttons] == [b["text"]["text"] for b in buttons]
 
 
-def click(client: TestClient, message: dict[str, Any], button: dict[str, Any], **extra: Any) -> Any:
-    """Send the block_actions payload of a click on ``button`` under ``message``, signed."""
+def click(
+    client: TestClient, message: dict[str, Any], button: dict[str, Any], ts: str = "", **extra: Any
+) -> Any:
+    """Send the block_actions payload of a click on ``button`` under ``message`` (posted as
+    ``ts``), signed; like Slack's, it holds the message's blocks."""
+    (actions,) = [b for b in message.get("blocks", []) if b["type"] == "actions"] or [{}]
     payload = {
         "type": "block_actions",
         "team": {"id": SLACK_TEAM, "domain": "fake"},
@@ -184,11 +188,12 @@ def click(client: TestClient, message: dict[str, Any], button: dict[str, Any], *
         "container": {"type": "message", "channel_id": message["channel"],
                       "message_ts": new_ts(), "is_ephemeral": False},
         "channel": {"id": message["channel"]},
-        "message": {"type": "message", "ts": new_ts(), "text": message["text"],
+        "message": {"type": "message", "ts": ts or new_ts(), "text": message["text"],
+                    "blocks": message.get("blocks", []),
                     **({"thread_ts": message["thread_ts"]} if "thread_ts" in message else {})},
         "trigger_id": "5.6.7",
         "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
-                     "block_id": "follow_up", "action_ts": new_ts()}],
+                     "block_id": actions.get("block_id", "follow_up"), "action_ts": new_ts()}],
     } | extra  # fmt: skip
     body = urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
     return client.post(
@@ -217,6 +222,39 @@ def test_a_follow_up_button_answers_in_its_thread(
     assert getattr(advisor.profile(session), field) == question.options[-1].value
     later = [b for b in calls[1].json["blocks"] if b["type"] == "actions"]
     assert not later or later[0]["block_id"] != actions["block_id"]  # not asked again
+
+
+def test_a_pressed_button_is_replaced_by_what_was_chosen(
+    client: TestClient, slack: FakeChatServer
+) -> None:
+    ts = new_ts()
+    post_event(client, mention("借呗没额度，芝麻分580，没有逾期", ts))
+    (call,) = slack.wait_for(POST)
+    (actions,) = [b for b in call.json["blocks"] if b["type"] == "actions"]
+    button = actions["elements"][0]
+    posted_ts = new_ts()
+
+    assert click(client, call.json, button, ts=posted_ts).status_code == 200
+
+    (update,) = slack.wait_for("/api/chat.update")
+    assert update.json["channel"] == CHANNEL and update.json["ts"] == posted_ts
+    blocks = update.json["blocks"]
+    assert [b for b in blocks if b["type"] == "actions"] == []
+    chosen = [b for b in blocks if b["type"] == "context" and "已选择" in b["elements"][0]["text"]]
+    assert [b["elements"][0]["text"] for b in chosen] == [f"已选择：{button['text']['text']}"]
+    assert len(blocks) == len(call.json["blocks"])  # the rest of the message is kept
+    assert section_texts(blocks) == section_texts(call.json["blocks"])
+    slack.wait_for(POST, n=2)  # and the answer still comes
+
+
+def test_used_blocks_name_the_choice_in_the_turns_language() -> None:
+    follow_up = FollowUp(field="is_student", question="Are you currently a student?",
+                         options=[Option(value=True, label=Label(zh="是", en="Yes"))])  # fmt: skip
+    blocks = turn_blocks(Turn(lang="en", reply="Are you a student?", follow_up=follow_up), str)
+    used = used_blocks(blocks, "follow_up:is_student", "Yes", "en")
+    assert used[0] == blocks[0]
+    assert used[-1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": "Chosen: Yes"}]}
+    assert used_blocks(blocks, "follow_up:other", "Yes", "en") == blocks
 
 
 def test_english_turn_gets_english_buttons() -> None:

@@ -7,6 +7,13 @@ five minutes of now (an old signed request cannot be replayed). Without an encry
 signs nothing, so set one in production. The webhook is answered at once; the turn
 is computed and sent back through the IM API on a worker thread. Each event id is handled once.
 One advisor session per chat, or per topic when the message is in one.
+
+A press of a follow-up button (``card.action.trigger``, at ``/feishu/cards`` or on the events
+path) is verified the same way. It is answered at once with the question's card redrawn as
+"已选择：<label>" (its buttons gone) and the choice's label runs the turn on a worker thread,
+replied to the card. A press is refused with a one-sentence 4xx when its value is not one of
+the advisor's buttons (400), its event id was seen before (409: a replay), its session is not
+stored (404) or its question is no longer the one pending (409).
 """
 
 from __future__ import annotations
@@ -31,12 +38,16 @@ from ..body import parse_json
 from ..errors import error
 from . import messages
 from .conversation import Background, Conversations, webhook_router
+from .feishu_cards import Choice, ChoiceProblem, read_choice
 from .feishu_im import FeishuMessenger
 
 log = logging.getLogger("api.integrations")
 
 PATH = "/feishu/events"
+CARDS_PATH = "/feishu/cards"
 MESSAGE_RECEIVED = "im.message.receive_v1"
+CARD_ACTION = "card.action.trigger"
+SESSION_KIND = "feishu"
 _MENTION_KEY = re.compile(r"@_(?:user_\d+|all)")
 MAX_SIGNATURE_AGE_SECONDS = 300
 REPLAY_WINDOW_SECONDS = 24 * 3600  # an event id is remembered this long after its first delivery
@@ -100,6 +111,8 @@ class FeishuAdapter:
         header = header if isinstance(header, dict) else {}
         event = payload.get("event")
         event_id = header.get("event_id")
+        if header.get("event_type") == CARD_ACTION:
+            return self.on_card_action(event, event_id)
         if (
             header.get("event_type") == MESSAGE_RECEIVED
             and isinstance(event, dict)
@@ -127,8 +140,35 @@ class FeishuAdapter:
             self.messenger.reply(message_id, messages.HELP, in_thread)
             return
         parts = [str(message.get("chat_id") or "")] + ([str(topic)] if topic else [])
-        turn = self.conversations.answer(self.conversations.session_id("feishu", *parts), text)
+        turn = self.conversations.answer(self.conversations.session_id(SESSION_KIND, *parts), text)
         self.messenger.reply_turn(message_id, turn, in_thread)
+
+    def on_card_action(self, event: object, event_id: object) -> Response:
+        """Answer a button press with the used card; its choice runs the turn in the background."""
+        event = event if isinstance(event, dict) else {}
+        action, context = event.get("action"), event.get("context")
+        try:
+            choice = read_choice(action.get("value") if isinstance(action, dict) else None)
+        except ChoiceProblem as exc:
+            return error(400, str(exc))
+        message_id = context.get("open_message_id") if isinstance(context, dict) else None
+        if not isinstance(message_id, str) or not message_id:
+            return error(400, messages.NOT_A_CHOICE)
+        if not isinstance(event_id, str) or not self.seen.first_time(event_id):
+            return error(409, messages.CHOICE_REPLAYED)
+        store = self.conversations.advisor.store
+        if not (choice.session.startswith(SESSION_KIND + "-") and store.exists(choice.session)):
+            return error(404, messages.CHOICE_UNKNOWN_SESSION)
+        if store.load(choice.session).dialogue.pending != choice.field:
+            return error(409, messages.CHOICE_ANSWERED)
+        self.background.run(partial(self.on_choice, choice, message_id))
+        toast = {"type": "info", "content": messages.CHOSEN[choice.lang].format(label=choice.label)}
+        return JSONResponse({"toast": toast, "card": {"type": "raw", "data": choice.used_card()}})
+
+    def on_choice(self, choice: Choice, message_id: str) -> None:
+        """Run the turn with the chosen label and reply to the card that offered it."""
+        turn = self.conversations.answer(choice.session, choice.label)
+        self.messenger.reply_turn(message_id, turn)
 
     def _decrypted(self, envelope: dict[str, Any]) -> dict[str, Any]:
         if "encrypt" not in envelope:
@@ -166,5 +206,8 @@ class FeishuAdapter:
 
 
 def router(settings: Settings, conversations: Conversations) -> APIRouter:
-    """POST /feishu/events, answered by the Feishu adapter."""
-    return webhook_router(PATH, FeishuAdapter(settings, conversations))
+    """POST /feishu/events and /feishu/cards (Feishu's callback URL), answered by one adapter."""
+    adapter = FeishuAdapter(settings, conversations)
+    events = webhook_router(PATH, adapter)
+    events.include_router(webhook_router(CARDS_PATH, adapter))
+    return events

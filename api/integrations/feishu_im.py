@@ -1,7 +1,7 @@
 """Feishu's IM API: replies to a message as Markdown cards, with a cached tenant access token.
 
-A turn's card shows the follow-up's choices (labels in the turn's language) right after the
-question; replying with a choice's text answers it.
+A turn's follow-up question comes last, in a card with one button per choice
+(``feishu_cards``); pressing one, or replying with a choice's text, answers it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ import httpx
 
 from bot.turn import Turn
 
-from .choices import with_choices
 from .conversation import split_text
+from .feishu_cards import CARD_TEXT_LIMIT, Card, turn_cards
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 REPLY_PATH = "/open-apis/im/v1/messages/{message_id}/reply"
-CARD_TEXT_LIMIT = 6000  # characters per card; a card must stay under Feishu's 30 KB
 TOKEN_MARGIN_SECONDS = 300  # renew this long before Feishu says the token expires
 # Feishu's codes for a missing, invalid or expired tenant access token
 STALE_TOKEN_CODES = frozenset({99991661, 99991663, 99991668})
@@ -58,17 +57,21 @@ class FeishuMessenger:
             return self._token
 
     def reply_turn(self, message_id: str, turn: Turn, in_thread: bool = False) -> None:
-        """Reply with an advisor turn: its Markdown with the follow-up's choices as text."""
-        self.reply(message_id, with_choices(turn), in_thread)
+        """Reply with an advisor turn: its Markdown, then the follow-up with its buttons."""
+        self.reply_cards(message_id, turn_cards(turn), in_thread)
 
     def reply(self, message_id: str, markdown: str, in_thread: bool = False) -> None:
         """Reply to ``message_id`` with ``markdown``, in as many cards as its length needs."""
+        cards = [
+            {"config": {"wide_screen_mode": True}, "elements": [{"tag": "markdown", "content": p}]}
+            for p in split_text(markdown, CARD_TEXT_LIMIT)
+        ]
+        self.reply_cards(message_id, cards, in_thread)
+
+    def reply_cards(self, message_id: str, cards: list[Card], in_thread: bool = False) -> None:
+        """Reply to ``message_id`` with ``cards``, one message each, in order."""
         path = REPLY_PATH.format(message_id=quote(message_id, safe=""))
-        for piece in split_text(markdown, CARD_TEXT_LIMIT):
-            card = {
-                "config": {"wide_screen_mode": True},
-                "elements": [{"tag": "markdown", "content": piece}],
-            }
+        for card in cards:
             payload = {
                 "msg_type": "interactive",
                 "content": json.dumps(card, ensure_ascii=False),

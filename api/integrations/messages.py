@@ -28,3 +28,14 @@ RECOMMENDATION_LABELS = {
 REPLY_CHOICES = {"zh": "可以直接回复：", "en": "You can reply: "}
 """Before a follow-up's choices where a platform shows text only (the labels follow)."""
 CHOICE_SEPARATOR = {"zh": " / ", "en": " / "}
+
+CHOSEN = {"zh": "已选择：{label}", "en": "Chosen: {label}"}
+"""What a used follow-up card or message shows instead of its buttons."""
+NOT_A_CHOICE = (
+    "The card action is not a press of one of the advisor's follow-up buttons; "
+    "press a button on a card the advisor sent."
+)
+CHOICE_TOO_LONG = "The card action's value holds a text longer than {limit} characters; press a button on a card the advisor sent."
+CHOICE_REPLAYED = "This button press was already handled; press a button on the newest card."
+CHOICE_UNKNOWN_SESSION = "The conversation of this card is no longer known; send the advisor a new message to start again."
+CHOICE_ANSWERED = "This question was already answered; answer the question on the newest card."

@@ -6,7 +6,9 @@ and answered from bolt's listener threads; an event id seen before (Slack retrie
 ``X-Slack-Retry-Num``) is acknowledged without being answered again, and so is a slash command
 seen before (same ``trigger_id``, or the same signed request replayed). Each Slack thread is one
 advisor session; a slash command's session is its user in that channel. A click on a follow-up
-button is that button's label sent as the next message of the conversation it was shown in.
+button is that button's label sent as the next message of the conversation it was shown in;
+the message that offered it is updated at once (``chat.update``, or its response URL when it
+was only shown to the person) so that its buttons read "已选择：<label>".
 
 The bot's identity (``auth.test``) is fetched lazily with a short timeout and cached; while
 Slack's API cannot be reached it is retried at most once a minute and the failure is logged, so
@@ -33,6 +35,7 @@ from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
 
 from bot.turn import Turn
+from bot.understand import language
 from core.errors import StateError
 from core.settings import Settings
 
@@ -42,7 +45,7 @@ from ..request_context import ContextThreadPool
 from ..shared_state import SeenIds
 from . import messages
 from .conversation import Conversations
-from .slack_blocks import CHOICE_ACTION, fallback_text, turn_blocks
+from .slack_blocks import CHOICE_ACTION, fallback_text, turn_blocks, used_blocks
 
 log = logging.getLogger("api.integrations")
 
@@ -275,6 +278,7 @@ class SlackAdapter:
         (the message's thread, or a slash command's user in that channel)."""
         ack()
         text = str(action.get("value", "")).strip()
+        self._mark_chosen(body, action, client, respond, text)
         team = str(_field(body, "team", "id") or body.get("team_id") or "")
         channel = str(_field(body, "channel", "id") or _field(body, "container", "channel_id"))
         thread_ts = _field(body, "message", "thread_ts") or _field(body, "container", "thread_ts")
@@ -303,6 +307,29 @@ class SlackAdapter:
         turn = self.conversations.answer(session_id, text)
         self._post(client, channel=channel, thread_ts=thread_ts, text=fallback_text(turn),
                    blocks=self._blocks(turn))  # fmt: skip
+
+    @staticmethod
+    def _mark_chosen(
+        body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond,
+        label: str,
+    ) -> None:  # fmt: skip
+        """Replace the pressed buttons in the message that showed them by what was chosen."""
+        message = body.get("message")
+        blocks = message.get("blocks") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or not isinstance(blocks, list):
+            return
+        lang = language(label) or "zh"
+        used = used_blocks(blocks, str(action.get("block_id", "")), label, lang)
+        text = str(message.get("text", ""))
+        try:
+            if _field(body, "container", "is_ephemeral") is True or not message.get("ts"):
+                respond(text=text, blocks=used, replace_original=True)
+            else:
+                channel = _field(body, "channel", "id") or _field(body, "container", "channel_id")
+                client.chat_update(channel=str(channel), ts=str(message["ts"]), text=text,
+                                   blocks=used)  # fmt: skip
+        except Exception as exc:  # Slack down or refusing: the answer still comes
+            log.warning("could not mark the used follow-up buttons in Slack (%s)", exc)
 
     @staticmethod
     def _post(client: WebClient, **message: Any) -> None:

@@ -75,6 +75,18 @@ def choice_buttons(turn: Turn) -> list[Block]:
     ]
 
 
+def used_blocks(blocks: list[Block], block_id: str, label: str, lang: str) -> list[Block]:
+    """A message's blocks once a follow-up button was pressed: its buttons replaced by
+    "已选择：<label>" ("Chosen: <label>"), every other block as it was."""
+    chosen = messages.CHOSEN[lang].format(label=_cut(label, BUTTON_TEXT_LIMIT))
+    note: Block = {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(chosen)}]}
+    return [
+        note if block.get("type") == "actions" and block.get("block_id") == block_id else block
+        for block in blocks
+        if isinstance(block, dict)
+    ]
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -15,7 +15,7 @@ from bot.pii import mask_pii, mask_pii_in
 from bot.turn import Turn
 
 from ..deps import AdvisorDep, RateLimiterDep, SessionKeysDep, known_session
-from ..schemas import BODY_ERRORS, ChatRequest, errors
+from ..schemas import BODY_ERRORS, ChatReply, ChatRequest, errors
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
 _PIECE = re.compile(r"[^。！？!?\n]*[。！？!?\n]+|[^。！？!?\n]+")
@@ -33,6 +33,8 @@ def turn_body(turn: Turn) -> dict[str, Any]:
         "follow_up": turn.follow_up.model_dump() if turn.follow_up else None,
         "intent": turn.intent,
         "lang": turn.lang,
+        "view": turn.view,
+        "act": turn.act.model_dump() if turn.act else None,
         **turn.contract(),
         "apr": turn.apr,
         "llm": turn.llm,
@@ -53,7 +55,10 @@ def session_for(body: ChatRequest, advisor: AdvisorDep, keys: SessionKeysDep) ->
     return known_session(advisor, body.session_id)
 
 
-@router.post("", responses=errors(*BODY_ERRORS, 404))
+_TURN: dict[int | str, dict[str, Any]] = {200: {"model": ChatReply, "description": "The turn."}}
+
+
+@router.post("", response_model=None, responses={**_TURN, **errors(*BODY_ERRORS, 404)})
 def chat(
     request: Request,
     body: ChatRequest,

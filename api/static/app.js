@@ -24,6 +24,7 @@ const UI = {
     recommendations: "**可以考虑的渠道**",
     warnings: "**风险提示**",
     sources: "**来源**",
+    fullPicture: "完整诊断与推荐",
     source: "来源",
     sourceN: (n, title) => `来源${n}：${title}`,
     newTab: (label) => `${label}（在新标签页打开）`,
@@ -44,6 +45,7 @@ const UI = {
     recommendations: "**Channels to consider**",
     warnings: "**Warnings**",
     sources: "**Sources**",
+    fullPicture: "Full diagnosis and options",
     source: "source",
     sourceN: (n, title) => `Source ${n}: ${title}`,
     newTab: (label) => `${label} (opens in a new tab)`,
@@ -320,13 +322,18 @@ function section(className, heading, citations, lang) {
   return node;
 }
 
+const FOLDABLE = ["reasons", "recommendations", "warnings"];
+
 // The reply text repeats what the panels show; the block holding each part is found by its
 // content and the panel takes its place, so the server's order is kept and a block the page
 // cannot place stays as text (nothing is lost).
 function splitReply(turn) {
+  // a numbered card line ("1. **title**…"), not an answer that names the product in bold
+  const isCardLine = (line) =>
+    /^\d+\.\s/.test(line) && turn.recommendations.some((r) => line.includes(`**${r.title}**`));
   const owners = {
     reasons: (block) => turn.reasons.some((r) => r.evidence && block.includes(r.evidence)),
-    recommendations: (block) => turn.recommendations.some((r) => block.includes(`**${r.title}**`)),
+    recommendations: (block) => block.split("\n").some(isCardLine),
     warnings: (block) => turn.warnings.some((w) => block.includes(w.message)),
     follow_up: (block) => Boolean(turn.follow_up) && block.includes(turn.follow_up.question),
     citations: (block) => turn.citations.some((c) => block.includes(`[${c.n}] ${c.title}`)),
@@ -345,10 +352,20 @@ function splitReply(turn) {
     const first = block.split("\n")[0];
     parts.push({ panel: owner, header: first.startsWith("**") && !owners[owner](first) ? first : "" });
   }
-  // Parts the text did not mention still get their panel, at the end.
-  for (const name of Object.keys(owners)) {
+  // Parts the text did not mention still get their panel. On a delta turn the text shows only
+  // what changed, so the rest of the picture waits folded in one part, ahead of the follow-up
+  // question and the sources (the question stays the last thing to read).
+  const unplaced = Object.keys(owners).filter((name) => {
     const present = name === "follow_up" ? Boolean(turn.follow_up) : turn[name].length > 0;
-    if (present && !placed.has(name)) parts.push({ panel: name, header: "" });
+    return present && !placed.has(name);
+  });
+  const folded = turn.view === "delta" ? unplaced.filter((name) => FOLDABLE.includes(name)) : [];
+  if (folded.length) {
+    const next = parts.findIndex((part) => part.panel === "follow_up" || part.panel === "citations");
+    parts.splice(next === -1 ? parts.length : next, 0, { fold: folded });
+  }
+  for (const name of unplaced) {
+    if (!folded.includes(name)) parts.push({ panel: name, header: "" });
   }
   return parts;
 }
@@ -516,6 +533,14 @@ function renderSources(turn, heading, citations) {
   return node;
 }
 
+// One native <details>: closed by default, opened by a click, Enter or Space on its summary.
+function renderFullPicture(turn, names, panels) {
+  const details = el("details", "full-picture");
+  details.append(el("summary", "full-picture-summary", ui(turn.lang).fullPicture));
+  for (const name of names) details.append(panels[name](""));
+  return details;
+}
+
 function renderTurn(article, turn) {
   const citations = new Map(turn.citations.map((c) => [c.n, c]));
   const byAnchor = new Map(turn.citations.map((c) => [`${c.doc_id}#${c.heading}`, c]));
@@ -527,6 +552,7 @@ function renderTurn(article, turn) {
     citations: (header) => renderSources(turn, header, citations),
   };
   const nodes = splitReply(turn).map((part) => {
+    if (part.fold) return renderFullPicture(turn, part.fold, panels);
     if (part.panel) return panels[part.panel](part.header);
     const reply = el("div", "reply");
     reply.append(renderRich(part.text, citations, turn.lang));
@@ -535,6 +561,7 @@ function renderTurn(article, turn) {
   article.querySelector(".bubble").replaceChildren(...nodes);
   article.dataset.state = "done";
   article.dataset.intent = turn.intent;
+  article.dataset.view = turn.view || "full";
   article.lang = turn.lang === "en" ? "en" : "zh-CN";
   article.setAttribute("aria-busy", "false");
 }
