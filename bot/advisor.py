@@ -27,7 +27,7 @@ from .pipeline import run, to_turn
 from .profile import Profile
 from .retriever import Retriever
 from .sessions import SessionStore, open_session_store
-from .turn import Act, Turn
+from .turn import Turn
 from .understand import language
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Advisor:
             state = self.store.load(session_id)
             start = TurnContext(text=text, previous=state.profile, dialogue_before=state.dialogue)
             ctx = run(start, self.engine, observer=self.observer)
-            turn = _with_view(to_turn(ctx, session_id), ctx)
+            turn = to_turn(ctx, session_id)
             self.store.append_turns(
                 session_id,
                 turn.profile,
@@ -148,9 +148,3 @@ class Advisor:
         if len(text) > limit:
             raise InputTooLongError(messages.MESSAGE_TOO_LONG[lang].format(limit=limit))
         return text.strip()
-
-
-def _with_view(turn: Turn, ctx: TurnContext) -> Turn:
-    """The turn with the view its text was written in and the user's dialogue act."""
-    act = Act(kind=ctx.act.kind, question=ctx.act.question) if ctx.act else None
-    return turn.model_copy(update={"view": ctx.view, "act": act})

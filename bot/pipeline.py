@@ -21,12 +21,13 @@ from .answers import answer_pending
 from .citations import Numbering, Resolver
 from .classify import Meaning
 from .context import Passage, TurnContext, View
+from .corrections import bare_correction
 from .engine import Engine
 from .followup import choose_follow_up, missing_fields
 from .observe import TurnObserver
 from .policy import lenders_allowed
 from .respond import recorded
-from .turn import INTENTS, Reason, Recommendation, Turn
+from .turn import INTENTS, Act, Reason, Recommendation, Turn
 from .understand import language
 from .understanding import EVIDENCE_MAX, Draft
 
@@ -137,9 +138,13 @@ def merge(ctx: TurnContext, engine: Engine) -> TurnContext:
     facts = dict(u.facts)
     if facts.get("platform") == "bank" and ctx.previous.platform and "symptom" not in facts:
         del facts["platform"]  # "去银行办税贷" names a place to go, not the lender that refused
+    evidence = dict(u.evidence)
+    for name, value in bare_correction(ctx.text, ctx.previous).items():
+        facts[name] = value  # "说错了，是三年不是五年": the field that held five years
+        evidence[name] = ctx.text[:EVIDENCE_MAX]
     profile = ctx.previous.merged(
         facts,
-        dict(u.evidence),
+        evidence,
         dict(u.hints),
         retracted=engine.understander.retracted(facts),
         guesses=dict(u.guesses),
@@ -396,4 +401,6 @@ def to_turn(ctx: TurnContext, session_id: str = "") -> Turn:
         follow_up=ctx.follow_up,
         apr=ctx.apr.as_dict() if ctx.apr else None,
         llm=dict(ctx.llm) if ctx.llm is not None else None,
+        view=ctx.view,
+        act=Act(kind=ctx.act.kind, question=ctx.act.question) if ctx.act else None,
     )

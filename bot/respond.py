@@ -310,7 +310,8 @@ def recorded(ctx: TurnContext, knowledge: Knowledge) -> str:
     taxonomy = knowledge.taxonomy
     labels = taxonomy.sections.get("fields", {})
     parts = []
-    for name in ctx.understanding.facts:
+    changed = [n for n in ctx.profile.known() if n not in ctx.understanding.facts]
+    for name in [*ctx.understanding.facts, *changed]:  # also a bare correction's field
         value, before = getattr(ctx.profile, name, None), getattr(ctx.previous, name, None)
         if name not in labels or value is None or value == before:
             continue
