@@ -165,7 +165,12 @@ class Understander:
             for term in excluded:
                 plain = plain.replace(term, "□" * len(term))
             platforms.extend((code, clause) for code in self._said("platforms", clause))
-            for code in self._said("purposes", clause):
+            named = clause
+            for (
+                term
+            ) in self.rules.purpose_excludes:  # "创业担保贷款" names a product, not a start-up
+                named = named.replace(term, "□" * len(term))
+            for code in self._said("purposes", named):
                 purposes.setdefault(code, clause)
             for section, fact, source in (("segments", "segment", plain),
                                           ("urgency", "urgency", clause)):  # fmt: skip

@@ -270,6 +270,8 @@ class UnderstandingRules(_Strict):
     residency: dict[str, list[str]] = {}
     """Non-mainland residency (foreign, hk_macao_taiwan) by the words that say so."""
     segment_excludes: list[str]
+    purpose_excludes: list[str] = []
+    """Product names holding a purpose word: masked before purposes are read."""
     no_collateral: list[str]
     hints: dict[str, list[str]]
     negation_exceptions: list[str] = []

@@ -41,6 +41,7 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("记者了解到，网络小贷不得向在校大学生发放贷款。大三学生小林说", {"is_student": True}),
     ("上个月花呗忘了还，到现在还欠着两千多没还", {"overdue": "current"}),
     ("能不能再找个地方借点先还上，急", {"borrowing_to_repay": True}),
+    ("我想创业开个奶茶店，能申请创业担保贷款吗", {"need_purpose": "startup"}),
     # a space between Chinese words ends a clause: the 无 of 无法开通 does not reach 身份证过期
     ("分付一直开不了 提示暂时无法开通 后来才发现身份证去年就过期了", {"profile_incomplete": True}),
     ("借被有入口没额度 点进去显示去开通 点了又说综合评估未通过", {"symptom": "entry_no_limit"}),
@@ -56,6 +57,8 @@ NOT_SAID: list[tuple[str, str]] = [
     ("正在承接一家国企的信息化项目", "lender_count"),  # 一家国企 is not a lender
     ("签了借款合同", "orders_in_hand"),
     ("借呗和花呗都没额度了", "lender_count"),  # named, but nothing borrowed
+    ("创业担保贷款个人最多贷多少", "need_purpose"),  # a product's name, not a start-up
+    ("How much can I borrow with a startup guarantee loan?", "need_purpose"),
 ]
 
 
