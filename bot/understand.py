@@ -165,10 +165,8 @@ class Understander:
             for term in excluded:
                 plain = plain.replace(term, "□" * len(term))
             platforms.extend((code, clause) for code in self._said("platforms", clause))
-            named = clause
-            for (
-                term
-            ) in self.rules.purpose_excludes:  # "创业担保贷款" names a product, not a start-up
+            named = clause  # "创业担保贷款" names a product, not a start-up
+            for term in self.rules.purpose_excludes:
                 named = named.replace(term, "□" * len(term))
             for code in self._said("purposes", named):
                 purposes.setdefault(code, clause)
