@@ -110,12 +110,24 @@ class Responder:
             other = self._top(ctx, besides=named[0])
             if other is not None:
                 return self._compare([named[0], other], lang)
-        if kind == "why_refused" and ctx.reasons:
-            return self._why(ctx)
-        if kind == "where_to_borrow":
+        if kind == "why_refused":
+            if ctx.reasons:
+                return self._why(ctx)
+            # nothing refused is known yet: the documents' general answer, else what to tell us
+            return self._passages(ctx.passages or (), lang) or Answer(
+                self._t(lang, "answer_why_unknown"), ()
+            )
+        if kind == "where_to_borrow" and not named:
             lenders = [r for r in ctx.recommendations if r.channel != "credit_improvement"]
-            if lenders and not named:
+            if lenders:
                 return self._where(ctx)
+            repairs = [r for r in ctx.recommendations if r.channel == "credit_improvement"][:2]
+            if repairs:  # no lender is advised now (debt spiral, current overdue): say so first
+                sep = "；" if lang == "zh" else "; "
+                return Answer(
+                    self._t(lang, "answer_where_none", actions=sep.join(r.title for r in repairs)),
+                    tuple(r.doc_id for r in repairs if r.doc_id),
+                )
         focus = named[0] if named else None
         if focus is None and elliptic(ctx.text, self.knowledge.topics):
             # "多久能放款" asks about the product in focus, else the top recommendation;

@@ -134,3 +134,21 @@ def test_a_number_in_a_reply_to_the_score_question_does_not_break_the_turn(
         engine,
     )  # fmt: skip
     assert ctx.profile.zhima_score is None and ctx.reply
+
+
+def test_why_before_anything_was_refused_asks_what_happened(engine: Engine) -> None:
+    (why,) = _turns(engine, "why?")
+    assert why.act is not None and why.act.question == "why_refused"
+    assert why.answer is not None and why.reply.startswith(why.answer.text)
+    assert "what happened" in why.answer.text  # not an empty body, not "not covered"
+
+
+def test_where_to_borrow_in_a_debt_spiral_says_no_new_loan_first(engine: Engine) -> None:
+    _, where = _turns(
+        engine,
+        "我现在借了十几个口子，每个月还款比工资还多，拆东墙补西墙",
+        "还有没有能下款的口子",
+    )
+    assert where.answer is not None and "不建议再找新的借款" in where.answer.text
+    assert where.reply.startswith(where.answer.text.split("：")[0])
+    assert all(r.channel == "credit_improvement" for r in where.recommendations[:2])
