@@ -27,13 +27,16 @@ class Composer:
         in the full view, only what changed in the delta view — warnings and the question."""
         lang = ctx.lang
         parts: list[str] = [lead] if lead else []
+        if ctx.apr is not None:  # a rate the user gave, computed: that is the direct answer
+            parts.append(self._apr(ctx))
         if ctx.answer is not None:
             marks = "".join(ctx.markers.get(a, "") for a in ctx.answer.anchors)
             first, _, rest = ctx.answer.text.partition("\n")
             parts.append(first + marks + ("\n" + rest if rest else ""))
         if recorded:
             parts.append(self.text(lang, "recorded", facts=recorded))
-        parts.append(self._apr(ctx))
+        if ctx.apr is None:
+            parts.append(self._apr(ctx))  # what to tell for a cost question without figures
         delta = ctx.view == "delta"
         parts.append(self._reasons(ctx, "reasons_new_header" if delta else None))
         if delta:

@@ -247,7 +247,9 @@ def retrieve(ctx: TurnContext, engine: Engine) -> TurnContext:
     asking = ctx.act is not None and ctx.act.kind == "asks"
     if ctx.understanding.intent != "ask_product" and not asking:
         return ctx
-    hits = engine.retriever.search(ctx.text, 3)
+    # passages as they match by themselves: a document's evidence ranks documents, but would let
+    # a common word ("申请") in many of one document's passages vouch for a weak one
+    hits = engine.retriever.search(ctx.text, 3, mode="fused")
     lexical = {h.chunk.chunk_id for h in engine.retriever.search(ctx.text, 10, mode="bm25")}
     passages = tuple(
         Passage(h.chunk.doc_id, h.chunk.heading, h.chunk.title, h.chunk.text, h.chunk.updated)

@@ -10,7 +10,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from knowledge.index import Chunk, Hit
 
-Mode = Literal["hybrid", "bm25", "dense"]
+Mode = Literal["hybrid", "fused", "bm25", "dense"]
+"""``fused``: the hybrid fusion of passages alone, without their documents' evidence."""
 
 
 @runtime_checkable

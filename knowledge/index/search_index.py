@@ -27,7 +27,8 @@ from .files import OPEN_LOCK, chunk_from_json
 from .loaders import load_user_file
 from .vectors import where_clause
 
-Mode = Literal["hybrid", "bm25", "dense"]
+Mode = Literal["hybrid", "fused", "bm25", "dense"]
+"""``fused``: the hybrid fusion of passages alone, without their documents' evidence."""
 QUERY_EMBED_CHARS = 500
 """Dense retrieval embeds the first this many characters of a query (bounded cost)."""
 Filters = dict[str, list[str]]
@@ -174,8 +175,9 @@ class SearchIndex(IndexBuilder):
             with OPEN_LOCK:
                 if self._bm25 is None:
                     self.load()
-        query = self.tokenizer.translated(query)
-        if mode == "bm25" or (mode == "hybrid" and not self.dense_available):
+        assert self._bm25 is not None
+        query = self.tokenizer.translated(query, self._bm25.vocab_dict)
+        if mode == "bm25" or (mode in ("hybrid", "fused") and not self.dense_available):
             return self._bm25_search(query, k, filters)
         if mode == "dense" and not self.dense_available:
             return []
@@ -195,8 +197,8 @@ class SearchIndex(IndexBuilder):
                 fused[hit.chunk.chunk_id] = fused.get(hit.chunk.chunk_id, 0.0) + weight / (
                     self.fusion.k + rank
                 )
-        bonus = self._document_evidence(fused, by_id, vector)
-        scored = {cid: score + bonus[by_id[cid].doc_id] for cid, score in fused.items()}
+        bonus = self._document_evidence(fused, by_id, vector) if mode == "hybrid" else {}
+        scored = {cid: score + bonus.get(by_id[cid].doc_id, 0.0) for cid, score in fused.items()}
         best = sorted(scored.items(), key=lambda item: -item[1])[:k]
         return [Hit(by_id[cid], score) for cid, score in best]
 
@@ -240,7 +242,7 @@ class SearchIndex(IndexBuilder):
                 if self._bm25 is None:
                     self.load()
         assert self._bm25 is not None
-        query = self.tokenizer.translated(query)
+        query = self.tokenizer.translated(query, self._bm25.vocab_dict)
         tokens = [t for t in self.tokenizer.query_tokens(query) if t in self._bm25.vocab_dict]
         best: dict[str, tuple[float, Chunk]] = {}
         scores = self._bm25.get_scores(tokens) if tokens else [0.0] * len(self.chunks)

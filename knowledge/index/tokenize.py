@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from pathlib import Path
 
 import jieba
@@ -13,6 +13,7 @@ import yaml
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]")
 _LATIN = re.compile(r"[A-Za-z]{2}")
+_LATIN_WORD = re.compile(r"[a-z]+")
 STOPWORDS = frozenset(
     "的 了 吗 呢 吧 啊 呀 是 我 你 他 她 它 们 在 有 和 与 及 或 也 都 就 还 又 很 太 被 把 让 给 对 从 "
     "这 那 个 些 一个 什么 怎么 怎么办 为什么 为啥 可以 能 会 要 想 去 来 说 请问 一下 现在 之前 已经 "
@@ -40,13 +41,20 @@ class Tokenizer:
             for phrase, terms in (glossary or {}).items()
         ]
 
-    def translated(self, query: str) -> str:
+    def translated(self, query: str, known: Container[str] = ()) -> str:
         """The query with the Chinese terms of the English phrases it holds appended (documents
-        are Chinese; "Jiebei credit limit" also searches 借呗 额度). Unchanged without any."""
+        are Chinese; "Jiebei credit limit" also searches 借呗 额度). A phrase whose words the
+        documents already use (``known``: the index vocabulary, e.g. a user's English notes) is
+        searched as written. Unchanged without any."""
         if not self._glossary or not _LATIN.search(query):
             return query
         low = query.lower()
-        terms = dict.fromkeys(t for pattern, t in self._glossary if pattern.search(low))
+        terms = dict.fromkeys(
+            t
+            for pattern, t in self._glossary
+            if (found := pattern.search(low))
+            and not all(w in known for w in _LATIN_WORD.findall(found.group(0)))
+        )
         return f"{query} {' '.join(terms)}" if terms else query
 
     def tokens(self, text: str) -> list[str]:

@@ -30,7 +30,7 @@ def test_retrieve_keeps_hits_that_also_match_the_words(
 ) -> None:
     ctx = make_ctx("借呗有入口没额度", u=understanding(intent="ask_product"))
     out = pipeline.retrieve(ctx, engine)
-    assert retriever.calls == [("借呗有入口没额度", 3, "hybrid"), ("借呗有入口没额度", 10, "bm25")]
+    assert retriever.calls == [("借呗有入口没额度", 3, "fused"), ("借呗有入口没额度", 10, "bm25")]
     assert out.passages is not None
     assert [(p.doc_id, p.heading) for p in out.passages] == [
         ("jiebei", "为什么有入口却没有额度"),
