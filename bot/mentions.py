@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from .numbers import EN_WORDS, parse_number
 
-__all__ = ["Mention", "find_mentions", "sentences"]
+__all__ = ["Mention", "find_mentions", "masked", "sentences"]
 
 _CN = "零〇一二两三四五六七八九十百千万亿"
 _NUM = (
@@ -89,7 +89,8 @@ def sentences(text: str) -> list[list[str]]:
     return found
 
 
-def _masked(clause: str, exceptions: Iterable[str]) -> str:
+def masked(clause: str, exceptions: Iterable[str]) -> str:
+    """``clause`` with each of ``exceptions`` blanked out (same length, so spans hold)."""
     for word in exceptions:
         if word in clause:
             clause = clause.replace(word, "□" * len(word))
@@ -138,7 +139,7 @@ def find_mentions(clause: str, exceptions: Iterable[str] = ()) -> list[Mention]:
 
     ``exceptions`` are words that hold a numeral but no number (一直, 万一, 双十一).
     """
-    text = _masked(clause, exceptions)
+    text = masked(clause, exceptions)
     found: list[Mention] = []
     taken = 0
     for rate in _RATE.finditer(text):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from knowledge.rules import Policy, UnderstandingRules
 
 from .matcher import Table
-from .mentions import sentences
+from .mentions import masked, sentences
 from .negation import NegationScope
 from .overdue import OverdueReader
 from .roles import RoleAssigner
@@ -161,13 +161,9 @@ class Understander:
         platforms: list[tuple[str, str]] = []
         purposes: dict[str, str] = {}
         for clause in clauses:
-            plain = clause
-            for term in excluded:
-                plain = plain.replace(term, "□" * len(term))
+            plain = masked(clause, excluded)
             platforms.extend((code, clause) for code in self._said("platforms", clause))
-            named = clause  # "创业担保贷款" names a product, not a start-up
-            for term in self.rules.purpose_excludes:
-                named = named.replace(term, "□" * len(term))
+            named = masked(clause, self.rules.purpose_excludes)  # 创业担保贷款: a product
             for code in self._said("purposes", named):
                 purposes.setdefault(code, clause)
             for section, fact, source in (("segments", "segment", plain),

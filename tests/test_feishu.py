@@ -80,11 +80,16 @@ def message_event(
     }
 
 
-def post(client: TestClient, payload: dict[str, Any], encrypted: bool = False) -> Any:
-    """Send a callback, encrypted and signed like Feishu when ``encrypted``."""
+def post(
+    client: TestClient,
+    payload: dict[str, Any],
+    encrypted: bool = False,
+    path: str = "/feishu/events",
+) -> Any:
+    """Send a callback to ``path``, encrypted and signed like Feishu when ``encrypted``."""
     plaintext = json.dumps(payload, ensure_ascii=False)
     if not encrypted:
-        return client.post("/feishu/events", content=plaintext.encode())
+        return client.post(path, content=plaintext.encode())
     body = json.dumps({"encrypt": encrypt(plaintext)}).encode()
     timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
     headers = {
@@ -92,7 +97,7 @@ def post(client: TestClient, payload: dict[str, Any], encrypted: bool = False) -
         "X-Lark-Request-Nonce": nonce,
         "X-Lark-Signature": lark_signature(timestamp, nonce, ENCRYPT_KEY, body),
     }
-    return client.post("/feishu/events", content=body, headers=headers)
+    return client.post(path, content=body, headers=headers)
 
 
 @pytest.fixture
@@ -267,17 +272,7 @@ def card_action(
 
 def post_card(client: TestClient, payload: dict[str, Any], encrypted: bool = False) -> Any:
     """Send a card callback to Feishu's callback URL, signed like Feishu when ``encrypted``."""
-    plaintext = json.dumps(payload, ensure_ascii=False)
-    if not encrypted:
-        return client.post("/feishu/cards", content=plaintext.encode())
-    body = json.dumps({"encrypt": encrypt(plaintext)}).encode()
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
-    headers = {
-        "X-Lark-Request-Timestamp": timestamp,
-        "X-Lark-Request-Nonce": nonce,
-        "X-Lark-Signature": lark_signature(timestamp, nonce, ENCRYPT_KEY, body),
-    }
-    return client.post("/feishu/cards", content=body, headers=headers)
+    return post(client, payload, encrypted, path="/feishu/cards")
 
 
 def asked_card(feishu: FakeChatServer, message_id: str) -> dict[str, Any]:
