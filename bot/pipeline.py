@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
@@ -197,7 +197,16 @@ def _act(ctx: TurnContext, engine: Engine) -> DialogueAct:
 def diagnose(ctx: TurnContext, engine: Engine) -> TurnContext:
     """Ranked reasons with confidence and the user's words."""
     reasons = engine.diagnoser.diagnose(ctx.profile, ctx.profile.hints, ctx.lang)
-    return dataclasses.replace(ctx, reasons=tuple(reasons))
+    show = ctx.show_diagnosis or _personal_finding(ctx, reasons, engine)
+    return dataclasses.replace(ctx, reasons=tuple(reasons), show_diagnosis=show)
+
+
+def _personal_finding(ctx: TurnContext, reasons: Sequence[Reason], engine: Engine) -> bool:
+    """A question about the asker's own case whose told facts make a reason a finding."""
+    act = ctx.act
+    if act is None or act.kind != "asks" or act.question not in _policy(engine).personal_questions:
+        return False
+    return any(not engine.diagnoser.is_possibility(r) for r in reasons)
 
 
 def recommend(ctx: TurnContext, engine: Engine) -> TurnContext:

@@ -82,6 +82,7 @@ class Recommender:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.weights = rules.fit
+        self.repair_from = rules.repair_from
 
     # ---- public ----------------------------------------------------------------------------
 
@@ -94,6 +95,9 @@ class Recommender:
         actions = self._actions(profile, reasons)
         if credit_first(self.policy, profile, reasons):
             return (actions[:2] + picked)[:limit]
+        if actions and (profile.symptom is not None or actions[0].score >= self.repair_from):
+            # a refusal told, or a reason found: getting the line back is one of the first three
+            return (picked[:2] + actions[:1] + picked[2:])[:limit]
         return (picked[: limit - 1] + actions[:1]) if actions else picked[:limit]
 
     def recommend(

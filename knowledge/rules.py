@@ -173,6 +173,9 @@ class RecommendRules(_Strict):
     """``recommend.yaml``: how eligible products are scored and how many are shown."""
 
     max_recommendations: int = Field(ge=1)
+    repair_from: float = Field(default=0.4, ge=0, le=1)
+    """A credit-improvement action is among the first three when a refusal was told or its reason
+    reaches this confidence (a finding, not a possibility); otherwise it comes after the lenders."""
     max_per_channel: int = Field(ge=1)
     fit: FitWeights
     purpose_boost: dict[str, dict[str, float]]
@@ -227,6 +230,9 @@ class Policy(_Strict):
     identity_terms: list[str] = []
     """Materials items naming mainland identity papers (身份证, 户口簿): replaced for non-mainland users."""
     debt_action_weights: dict[str, float]
+    personal_questions: frozenset[str] = frozenset()
+    """Question kinds about the asker's own case (还能贷吗, 多久能恢复): when the facts told with
+    them make a reason a finding, the diagnosis is shown with the answer."""
     meaning: MeaningThresholds
     over_indebted: OverIndebted
 

@@ -55,13 +55,14 @@ def test_asks_in_english(diagnoser: Diagnoser, recommender: Recommender) -> None
 def test_never_asks_a_known_field(diagnoser: Diagnoser, recommender: Recommender) -> None:
     known = JIEBEI.model_copy(update={"inquiries_recent": 1})
     question = choose_follow_up(diagnoser, recommender, known, Dialogue())
-    assert question is not None and question.field == "need_purpose"
+    # the next most useful question: whether a student (no consumer credit) changes the options
+    assert question is not None and question.field == "is_student"
 
 
 def test_never_asks_a_skipped_field(diagnoser: Diagnoser, recommender: Recommender) -> None:
     skipped = Dialogue(asked=("inquiries_recent",), skipped=("inquiries_recent",))
     question = choose_follow_up(diagnoser, recommender, JIEBEI, skipped)
-    assert question is not None and question.field == "need_purpose"
+    assert question is not None and question.field == "is_student"
 
 
 def test_never_asks_any_of_many_skipped_fields(

@@ -64,14 +64,14 @@ def test_run_carries_the_dialogue_into_the_next_turn(engine: Engine) -> None:
     second = run(
         TurnContext(text="跳过", previous=first.profile, dialogue_before=first.dialogue), engine
     )
-    assert second.dialogue.asked == ("inquiries_recent", "need_purpose")
+    assert second.dialogue.asked == ("inquiries_recent", "is_student")
     assert second.dialogue.skipped == ("inquiries_recent",)
     assert second.dialogue.shown == first.dialogue.shown != ()  # the advice shown stays known
     assert second.view == "delta"
     assert second.profile.inquiries_recent is None
     assert second.profile.known() == first.profile.known()
     assert second.reply.startswith(engine.knowledge.template("zh", "skip_ack"))
-    assert second.follow_up is not None and second.follow_up.field == "need_purpose"
+    assert second.follow_up is not None and second.follow_up.field == "is_student"
 
 
 def test_to_turn_maps_the_context() -> None:

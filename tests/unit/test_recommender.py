@@ -148,10 +148,25 @@ def test_a_low_score_said_in_words_puts_restoring_credit_first(recommender: Reco
 
 
 def test_lenders_first_below_the_threshold(recommender: Recommender) -> None:
+    """A finding under the credit-first line: two lenders, then its credit step, then lenders."""
     recs = recommender.recommend(Profile(segment="consumer"), [_reason("overdue_record", 0.69)])
-    assert [r.channel for r in recs][-1] == "credit_improvement"
-    assert recs[-1].product == "check-own-credit-report"
-    assert all(r.channel != "credit_improvement" for r in recs[:-1])
+    assert [r.channel for r in recs][2] == "credit_improvement"
+    assert recs[2].product == "check-own-credit-report"
+    assert all(r.channel != "credit_improvement" for r in recs[:2] + recs[3:])
+
+
+def test_a_possibility_puts_the_credit_step_last_unless_a_refusal_was_told(
+    recommender: Recommender,
+) -> None:
+    """A prior alone is no finding: the credit step waits after the lenders, until the user tells
+    of a refusal (then getting the line back is one of the first three)."""
+    weak = [_reason("overdue_record", 0.3)]
+    asked = recommender.recommend(Profile(segment="consumer"), weak)
+    assert [r.channel for r in asked][-1] == "credit_improvement"
+    assert all(r.channel != "credit_improvement" for r in asked[:-1])
+    refused = Profile(segment="consumer", platform="jiebei", symptom="cannot_open")
+    told = recommender.recommend(refused, weak)
+    assert [r.channel for r in told][2] == "credit_improvement"
 
 
 def test_at_most_max_recommendations(recommender: Recommender) -> None:
