@@ -90,9 +90,12 @@ def sentences(text: str) -> list[list[str]]:
 
 
 def masked(clause: str, exceptions: Iterable[str]) -> str:
-    """``clause`` with each of ``exceptions`` blanked out (same length, so spans hold)."""
+    """``clause`` with each of ``exceptions`` blanked out (same length, so spans hold); an
+    exception written ``re:PATTERN`` blanks every match of the pattern."""
     for word in exceptions:
-        if word in clause:
+        if word.startswith("re:"):
+            clause = re.sub(word[3:], lambda m: "□" * len(m.group()), clause)
+        elif word in clause:
             clause = clause.replace(word, "□" * len(word))
     return clause
 

@@ -166,11 +166,14 @@ class Understander:
             named = masked(clause, self.rules.purpose_excludes)  # 创业担保贷款: a product
             for code in self._said("purposes", named):
                 purposes.setdefault(code, clause)
-            for section, fact, source in (("segments", "segment", plain),
-                                          ("urgency", "urgency", clause)):  # fmt: skip
-                codes = self._said(section, source)
-                if codes:
-                    result.set(fact, codes[0], clause)
+            segments = self._said("segments", plain)
+            if segments:
+                # a company the user works for makes an employee, not an enterprise owner
+                employed = "employer_cue" in self._scan(clause).get("misc", {})
+                result.set("segment", "consumer" if employed else segments[0], clause)
+            urgency = self._said("urgency", clause)
+            if urgency:
+                result.set("urgency", urgency[0], clause)
             symptom = self._symptom(clause)
             if symptom and "symptom" not in result.facts:
                 # the first one stated is what happened; later clauses quote or explain it
