@@ -163,8 +163,8 @@ def parse_cost_terms(text: str) -> CostTerms:
     )
     stated = _rate(
         _EN_CUE.format(cue=r"年化|年利率|年息|apr|annual (?:interest )?rate|interest rate")
-        + r"(?:利率)?\s*(?:是|为|约)?\s*"
-        + _RATE_TOKEN,
+        + r"(?:利率)?\s*(?:(?:是|为|约|大概|大约|接近|将近|差不多|近|高达|达到?|超过了?|快|在|有"
+        r"|of|is|was|around|about|nearly|almost|close to|over|roughly)\s*){0,2}" + _RATE_TOKEN,
         t,
     ) or _rate(_RATE_TOKEN + r"\s*(?:apr|a year|per year|per annum|annual(?:ly)?|yearly)", t)
     days = _num(r"{NUM}\s*天(?:后|内|到期)?\s*(?:还|要还|归还)", t) or _num(

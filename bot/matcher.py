@@ -20,6 +20,35 @@ def _chars(text: str) -> frozenset[str]:
     return frozenset(text)
 
 
+_SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers")
+"""Endings an English phrase may take and still be itself (loan -> loans, hack -> hacked)."""
+
+
+def _letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def _whole(text: str, start: int, end: int) -> bool:
+    """Whether an English phrase at ``start:end`` is a whole word: "rent" is not in "current"
+    or "different", but "loan" is in "loans". Chinese has no word boundary to check."""
+    if _letter(text[start]) and start > 0 and _letter(text[start - 1]):
+        return False
+    if not _letter(text[end - 1]) or end >= len(text) or not _letter(text[end]):
+        return True
+    tail = end
+    while tail < len(text) and _letter(text[tail]):
+        tail += 1
+    return text[end:tail] in _SUFFIXES
+
+
+def _starts(text: str, phrase: str) -> list[int]:
+    found, start = [], text.find(phrase)
+    while start >= 0:
+        found.append(start)
+        start = text.find(phrase, start + 1)
+    return found
+
+
 class Matcher:
     """A list of plain substrings and ``re:`` regexes, matched case-insensitively."""
 
@@ -39,7 +68,8 @@ class Matcher:
             for phrase in self._by_first[first]:
                 start = text.find(phrase)
                 while start >= 0:
-                    spans.append((start, start + len(phrase)))
+                    if _whole(text, start, start + len(phrase)):
+                        spans.append((start, start + len(phrase)))
                     start = text.find(phrase, start + 1)
         for regex in self.regexes:
             spans.extend(m.span() for m in regex.finditer(text))
@@ -49,7 +79,9 @@ class Matcher:
     def said(self, text: str) -> bool:
         """Whether any phrase occurs in ``text`` (any case)."""
         lowered = text.lower()
-        return any(p in lowered for p in self.plain) or any(r.search(text) for r in self.regexes)
+        return any(r.search(text) for r in self.regexes) or any(
+            _whole(lowered, i, i + len(p)) for p in self.plain for i in _starts(lowered, p)
+        )
 
 
 class Table:
@@ -87,7 +119,7 @@ class Table:
                 if candidates is None:
                     continue
                 for phrase, codes in candidates.items():
-                    if text.startswith(phrase, i):
+                    if text.startswith(phrase, i) and _whole(text, i, i + len(phrase)):
                         for code in codes:
                             found.setdefault(code, []).append((i, i + len(phrase)))
         for code, regex in self._regexes:

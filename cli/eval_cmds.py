@@ -79,6 +79,7 @@ def eval_diagnosis(
     paths = cases_paths or [
         EVAL_DIR / "diagnosis.yaml",
         EVAL_DIR / "diagnosis_dev.yaml",
+        EVAL_DIR / "diagnosis_dev2.yaml",
         EVAL_DIR / "diagnosis_heldout.yaml",
     ]
     advisor = Advisor(settings(), index=open_index())

@@ -54,6 +54,32 @@ def test_scam_in_english(guard: Guard, rules: GuardRules) -> None:
     assert [w.message for w in result.warnings] == [rules.messages["scam_risk"].en]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "有个'客服'加我微信说交 500 块 unfreeze fee 就能恢复",
+        "有人私信我说能花800帮我解封，可信吗",
+        "还有人给我打电话说交钱能撤销执行",
+        "A guy offered me a student loan if I first pay an 800 RMB 'verification deposit'",
+    ],
+)
+def test_paying_to_unlock_is_a_scam(guard: Guard, text: str) -> None:
+    """Money asked for before a frozen account, a court record or a loan is released."""
+    assert "scam_risk" in codes(check(guard, text))
+
+
+def test_a_product_name_and_a_date_are_no_payment(guard: Guard) -> None:
+    """分付 holds 付 and 一直 holds 一: neither is a sum paid to unlock anything."""
+    assert codes(check(guard, "分付一直开不了 提示暂时无法开通")) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["到手后算下来年化接近35%", "算下来年化大概40%左右", "APR of nearly 40%"]
+)
+def test_a_hedged_annual_rate_is_read(guard: Guard, text: str) -> None:
+    assert codes(check(guard, text)) == ["high_cost"]
+
+
 def test_high_cost_from_an_apr(guard: Guard) -> None:
     result = check(guard, "月息3%的网贷能借吗")
     assert result.apr is not None and result.apr.apr == 36.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import pipeline
+from bot.acts import DialogueAct
 from bot.engine import Engine
 from bot.profile import Dialogue, Profile
 from bot.turn import Reason, Recommendation
@@ -31,6 +32,29 @@ def test_diagnose_uses_the_profile_hints_with_the_users_words(engine: Engine) ->
     assert [(r.code, r.confidence, r.evidence) for r in out.reasons] == [
         ("frequent_inquiries", 0.75, "征信花了")
     ]
+
+
+def test_a_question_about_ones_own_case_shows_the_findings(engine: Engine) -> None:
+    """ "被列为被执行人还能申请网商贷吗" asks about the asker: the record told is a finding, so
+    the diagnosis comes with the answer; a question of definition shows none."""
+    told = Profile(platform="mybank", judicial_record=True)
+    asks = pipeline.diagnose(
+        make_ctx(
+            "被列为被执行人还能申请网商贷吗", profile=told, act=DialogueAct("asks", "eligibility")
+        ),
+        engine,
+    )
+    assert asks.show_diagnosis and asks.reasons[0].code == "judicial_risk"
+    defines = pipeline.diagnose(
+        make_ctx("什么是被执行人", profile=told, act=DialogueAct("asks", "definition")), engine
+    )
+    assert not defines.show_diagnosis
+    nothing_told = pipeline.diagnose(
+        make_ctx("网商贷还能申请吗", profile=Profile(platform="mybank"),
+                 act=DialogueAct("asks", "eligibility")),
+        engine,
+    )  # fmt: skip
+    assert not nothing_told.show_diagnosis  # priors alone are possibilities
 
 
 def test_diagnose_labels_in_the_message_language(engine: Engine) -> None:

@@ -48,6 +48,22 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("借呗有入口但开不了", {"symptom": "cannot_open"}),  # the entry alone names no outcome
     ("借呗点进去一直有入口", {"symptom": "entry_no_limit"}),
     ("我之前在一个店刷了花呗把钱弄出来用", {"cashout": True}),
+    # a company the user works for makes an employee; one the user runs, an enterprise
+    ("在杭州一家广告公司做设计的王女士今年28岁", {"segment": "consumer"}),
+    ("刚毕业半年的打工人 公积金社保都是公司交的", {"segment": "consumer"}),
+    ("杭州一家软件开发有限公司成立四年", {"segment": "sme"}),
+    ("公司这个月工资差十来万", {"segment": "sme"}),  # paying wages is the owner's worry
+    ("换了new iPhone之后Jiebei只有entry没有limit了", {"symptom": "entry_no_limit"}),
+    ("之前用Huabei做了几次cash out，现在Huabei被close了", {"symptom": "limit_closed"}),
+    ("bank loan被reject了因为debt ratio太high", {"symptom": "application_rejected"}),
+    ("银行说我们成立时间太短", {"symptom": "application_rejected"}),
+    ("这个月用美团的钱还网商贷，下个月再用借呗还美团", {"borrowing_to_repay": True}),
+    ("I've been using new ones to pay off the old ones", {"borrowing_to_repay": True}),
+    (
+        "向银行申请五百万元贷款被拒。厂里目前还有大约四百万元的银行贷款未还清",
+        {"need_amount": 5000000, "total_debt": 4000000},
+    ),  # fmt: skip
+    ("我妈要做手术，要十来万，这周就得交，借呗只有一万", {"need_amount": 100000}),
 ]
 
 NOT_SAID: list[tuple[str, str]] = [
@@ -59,6 +75,10 @@ NOT_SAID: list[tuple[str, str]] = [
     ("借呗和花呗都没额度了", "lender_count"),  # named, but nothing borrowed
     ("创业担保贷款个人最多贷多少", "need_purpose"),  # a product's name, not a start-up
     ("How much can I borrow with a startup guarantee loan?", "need_purpose"),
+    ("通过朋友的网店刷单把花呗额度套出来", "segment"),  # a friend's shop is not the user's
+    ("今年外贸订单减少，营收下降了两成", "symptom"),  # revenue fell, no credit line was cut
+    # English words are whole words: "rent" is in neither "currently" nor "different"
+    ("I currently have loans on 4 apps in different cities", "need_purpose"),
 ]
 
 
