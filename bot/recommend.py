@@ -94,6 +94,14 @@ class Recommender:
         picked = self._lenders(profile, reasons, lang)[:limit]
         actions = self._actions(profile, reasons)
         if credit_first(self.policy, profile, reasons):
+            if (
+                picked
+                and picked[0].channel in self.rules.asset_backed
+                and lenders_allowed(self.policy, profile)
+            ):
+                # finance secured by the asset itself (a leased machine, a bill, receivables)
+                # leans less on the record: one credit step, then that option
+                return (actions[:1] + picked)[:limit]
             return (actions[:2] + picked)[:limit]
         if actions and (profile.symptom is not None or actions[0].score >= self.repair_from):
             # a refusal told, or a reason found: getting the line back is one of the first three

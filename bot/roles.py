@@ -14,6 +14,7 @@ The nearest cue wins; then a cue before over one after; then the longer cue; the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,11 @@ from .mentions import Mention, find_mentions
 __all__ = ["Role", "RoleAssigner"]
 
 _AFTER_REACH = 10
+_AGO = re.compile(r"\s*(前|以前|之前|ago\b)", re.IGNORECASE)
+_OPENED = re.compile(
+    r"开的店|开的|开业|开张|成立|注册|创办|办的|opened|started|founded|set up|registered",
+    re.IGNORECASE,
+)
 _NEIGHBOUR_PENALTY = 40
 _INTEGER = {"zhima_score", "age", "lender_count", "inquiries_recent", "overdue_count",
             "overdue_days", "need_term_months"}  # fmt: skip
@@ -105,6 +111,7 @@ class RoleAssigner:
     def __init__(self, roles: Mapping[str, Mapping[str, Any]], exceptions: list[str],
                  conditions: list[str]) -> None:  # fmt: skip
         self.roles = [Role.of(name, spec) for name, spec in roles.items()]
+        self._opened = next(r for r in self.roles if r.field == "years_operating")
         self.exceptions = sorted((e.lower() for e in exceptions), key=len, reverse=True)
         self.conditions = tuple(c.lower() for c in conditions)
 
@@ -116,6 +123,12 @@ class RoleAssigner:
             for j, mention in enumerate(mentions[i]):
                 if clause[max(0, mention.start - 3) : mention.start].endswith(self.conditions):
                     continue  # "经营不满一年" is a condition, not the fact
+                if mention.kind == "duration" and _AGO.match(clause, mention.end):
+                    # "三年前他为朋友担保" dates an event; "三年前开的店" dates the opening
+                    opened = self._opened.value(mention) if _OPENED.search(clause) else None
+                    if opened is not None:
+                        found.append(("years_operating", opened, clause))
+                    continue
                 role, value = self._best(clauses, mentions, i, j)
                 if role is not None and value is not None and not role.field.startswith("_"):
                     found.append((role.field, value, clause))

@@ -147,7 +147,7 @@ class Understander:
         self._buyers(result, clauses)
         for section, fact in (("merchants", "merchant_platforms"), ("residency", "residency")):
             self._listed(result, clauses, section, fact)
-        self._hints(result, clauses)
+        self._hints(result, clauses, cut)
         self._numbers(result, cut)
         self._named_lenders(result, cut)
         self._derived(result, lowered)
@@ -257,10 +257,16 @@ class Understander:
         if codes:
             result.set(fact, codes if fact.endswith("s") else codes[0], evidence)
 
-    def _hints(self, result: Draft, clauses: list[str]) -> None:
+    def _hints(self, result: Draft, clauses: list[str], cut: list[list[str]]) -> None:
         for clause in clauses:
             for code in self._said("hints", clause):
                 result.hints.setdefault(code, clause[:EVIDENCE_MAX])
+        wide = self.rules.cross_clause_hints
+        for sentence in cut if wide else ():
+            whole = "，".join(sentence)
+            for code in self._said("hints", whole):
+                if code in wide:
+                    result.hints.setdefault(code, whole[:EVIDENCE_MAX])
 
     def _numbers(self, result: Draft, cut: list[list[str]]) -> None:
         for sentence in cut:

@@ -173,6 +173,9 @@ class RecommendRules(_Strict):
     """``recommend.yaml``: how eligible products are scored and how many are shown."""
 
     max_recommendations: int = Field(ge=1)
+    asset_backed: frozenset[str] = frozenset()
+    """Channels secured by the asset financed or pledged: when restoring credit comes first and
+    the best lender is one of these, it follows a single credit step instead of two."""
     repair_from: float = Field(default=0.4, ge=0, le=1)
     """A credit-improvement action is among the first three when a refusal was told or its reason
     reaches this confidence (a finding, not a possibility); otherwise it comes after the lenders."""
@@ -283,12 +286,14 @@ class UnderstandingRules(_Strict):
     negation_exceptions: list[str] = []
     negation_boundaries: list[str] = []
     cross_clause_booleans: list[str] = []
+    cross_clause_hints: list[str] = []
+    """Hint codes matched over a whole sentence, commas kept ("只批了五万元，远远不够")."""
     totals: list[str] = []
+    """Number fields that are totals: of several mentions in a message the largest stands (the
+    others are parts of it)."""
     lender_list_cues: list[str] = []
     """Borrowing words: a sentence holding one and naming two or more lenders (借呗、金条、分付上都借了)
     gives lender_count as the number named, when no count is stated."""
-    """Number fields that are totals: of several mentions in a message the largest stands (the
-    others are parts of it)."""
     number_exceptions: list[str] = []
     number_conditions: list[str] = []
     number_roles: dict[str, dict[str, Any]] = {}

@@ -64,6 +64,10 @@ SAID: list[tuple[str, dict[str, Any]]] = [
         {"need_amount": 5000000, "total_debt": 4000000},
     ),  # fmt: skip
     ("我妈要做手术，要十来万，这周就得交，借呗只有一万", {"need_amount": 100000}),
+    # "N年前" dates an event, unless what it dates is the opening
+    ("办厂已有15年。记者了解到，三年前他为朋友的公司提供担保", {"years_operating": 15}),
+    ("店是三年前开的", {"years_operating": 3}),
+    ("I opened the shop 2 years ago", {"years_operating": 2}),
 ]
 
 NOT_SAID: list[tuple[str, str]] = [
@@ -79,7 +83,24 @@ NOT_SAID: list[tuple[str, str]] = [
     ("今年外贸订单减少，营收下降了两成", "symptom"),  # revenue fell, no credit line was cut
     # English words are whole words: "rent" is in neither "currently" nor "different"
     ("I currently have loans on 4 apps in different cities", "need_purpose"),
+    ("三年前他为朋友的公司提供担保", "years_operating"),
 ]
+
+
+HINTED: list[tuple[str, str]] = [
+    ("银行告诉他，普惠信用贷单户额度有上限，只能批50万元", "regulatory_limit"),
+    ("对方称该行小微贷只服务本地区注册的商户", "regulatory_limit"),
+    ("他们曾在某互联网平台申请经营贷，只批了五万元，远远不够", "regulatory_limit"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), HINTED)
+def test_hinted(understander: Understander, text: str, code: str) -> None:
+    assert code in understander.understand(text).hints
+
+
+def test_a_login_elsewhere_is_no_cross_region_rule(understander: Understander) -> None:
+    assert "regulatory_limit" not in understander.understand("她的微信账号在异地被登录").hints
 
 
 @pytest.mark.parametrize(("text", "expected"), SAID)
