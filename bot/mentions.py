@@ -37,7 +37,7 @@ _NUM = (
 )
 # unit -> kind; the longest alternatives first (个月 before 个, 万元 before 万)
 _UNIT_KINDS: tuple[tuple[str, str], ...] = (
-    (r"years?\s?old|周岁|岁", "age"),
+    (r"-?\s?years?[-\s]?olds?|周岁|岁", "age"),
     (r"万元|万块钱?|千块钱?|百块钱?|块钱|元钱?|块|rmb|yuan|dollars?|bucks", "money"),
     (r"million|grand|thousand", "money"),
     (
@@ -46,7 +46,7 @@ _UNIT_KINDS: tuple[tuple[str, str], ...] = (
     ),
     (r"月(?![份号底初中供入薪息利还收])", "duration"),
     (r"days?|weeks?|months?|years?|yrs?", "duration"),
-    (r"%|％|个点|厘(?!米)", "rate"),
+    (r"%|％|个点|厘(?!米)|成(?![本都功立交员绩年为了熟型品])", "rate"),
     (r"分(?![期钟之店公行享付红])|points?", "score"),
     (r"个(?!多?半?月)|家|平台|口子|次|张|笔|条|期", "count"),
     (r"(?:loan\s)?apps?|lenders?|platforms?|loans?|cards?|times|(?:hard\s)?inquiries", "count"),

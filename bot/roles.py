@@ -86,7 +86,9 @@ class Role:
     def value(self, mention: Mention) -> float | int | None:
         """The field's value for ``mention``, or None outside the range."""
         value = mention.value
-        if self.convert in _PER:
+        if self.convert == "share":  # 120% -> 1.2, 九成 -> 0.9
+            value = value / (10 if mention.unit == "成" else 100)
+        elif self.convert in _PER:
             unit = _UNIT_OF.get(mention.unit)
             if unit is None:
                 return None

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from knowledge.rules import Policy, UnderstandingRules
 
-from .matcher import Table
+from .matcher import Matcher, Table
 from .mentions import masked, sentences
 from .negation import NegationScope
 from .overdue import OverdueReader
@@ -150,6 +150,7 @@ class Understander:
         self._hints(result, clauses, cut)
         self._numbers(result, cut)
         self._named_lenders(result, cut)
+        self._cards_maxed(result, clauses)
         self._derived(result, lowered)
         result.skip = "skip" in self._tables["misc"].find(lowered) and len(text) <= 12
         result.intent = self._intent(result, lowered)
@@ -294,6 +295,20 @@ class Understander:
             named.discard("bank")  # "银行" names no one lender
             if len(named) >= 2:
                 result.set("lender_count", len(named), whole)
+                return
+
+    @cached_property
+    def _card_words(self) -> tuple[Matcher, Matcher]:
+        spec = self.rules.cards_maxed
+        return Matcher(spec.get("cards", [])), Matcher(spec.get("maxed", []))
+
+    def _cards_maxed(self, result: Draft, clauses: list[str]) -> None:
+        if "card_utilisation" in result.facts:
+            return
+        cards, maxed = self._card_words
+        for clause in clauses:
+            if maxed.find(clause) and cards.find(clause):
+                result.set("card_utilisation", 1.0, clause)
                 return
 
     def _derived(self, result: Draft, text: str) -> None:

@@ -286,6 +286,8 @@ class UnderstandingRules(_Strict):
     negation_exceptions: list[str] = []
     negation_boundaries: list[str] = []
     cross_clause_booleans: list[str] = []
+    cards_maxed: dict[str, list[str]] = {}
+    """``cards`` and ``maxed`` words: both in one clause ("三张信用卡全刷爆了") is card_utilisation 1.0."""
     cross_clause_hints: list[str] = []
     """Hint codes matched over a whole sentence, commas kept ("只批了五万元，远远不够")."""
     totals: list[str] = []

@@ -68,6 +68,17 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("办厂已有15年。记者了解到，三年前他为朋友的公司提供担保", {"years_operating": 15}),
     ("店是三年前开的", {"years_operating": 3}),
     ("I opened the shop 2 years ago", {"years_operating": 2}),
+    # card use as a share, in words, per cent or "maxed out"; English ages; debt totals
+    ("他的芝麻分只有六百一，信用卡额度也已用了九成", {"zhima_score": 610, "card_utilisation": 0.9}),
+    ("我的 credit card utilisation 大概 120%", {"card_utilisation": 1.2}),
+    ("三张信用卡全刷爆了", {"card_utilisation": 1.0}),
+    ("Hi, I'm a 35-year-old German engineer working in Shanghai", {"age": 35}),
+    ("I'm 63, a retired engineer from Canada", {"age": 63}),
+    (
+        "现在在六个平台有借款，加起来七万多，每个月还九千多",
+        {"lender_count": 6, "total_debt": 70000, "monthly_debt_payment": 9000},
+    ),  # fmt: skip
+    ("Total is about 120k.", {"total_debt": 120000}),
 ]
 
 NOT_SAID: list[tuple[str, str]] = [
@@ -84,6 +95,8 @@ NOT_SAID: list[tuple[str, str]] = [
     # English words are whole words: "rent" is in neither "currently" nor "different"
     ("I currently have loans on 4 apps in different cities", "need_purpose"),
     ("三年前他为朋友的公司提供担保", "years_operating"),
+    ("营收下降了两成", "card_utilisation"),  # a share of revenue, no card
+    ("I'm 5 days late", "age"),
 ]
 
 
