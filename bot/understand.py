@@ -201,7 +201,13 @@ class Understander:
         order = ("limit_cut", "limit_closed", "cannot_open", "application_rejected",
                  "entry_no_limit")  # fmt: skip
         found = self._scan(clause).get("symptoms", {})
-        if "cannot_open" in found and "application_rejected" in found and "开通" not in clause:
+        chinese = _CJK.search(clause) is not None
+        if (
+            "cannot_open" in found
+            and "application_rejected" in found
+            and chinese
+            and "开通" not in clause
+        ):
             return "application_rejected"  # an application's "综合评分不足" is a refusal of it
         return next((code for code in order if code in found), None)
 

@@ -79,6 +79,13 @@ SAID: list[tuple[str, dict[str, Any]]] = [
         {"lender_count": 6, "total_debt": 70000, "monthly_debt_payment": 9000},
     ),  # fmt: skip
     ("Total is about 120k.", {"total_debt": 120000}),
+    ("花呗降到五百了 我天天用", {"symptom": "limit_cut"}),
+    ("借呗的 entry 还在但是 limit 是 0.", {"symptom": "entry_no_limit"}),
+    ("Alipay says Jiebei is unavailable and my limit is gone.", {"symptom": "limit_closed"}),
+    (
+        "I tried to open Huabei in Alipay but it just says I can't open it",
+        {"symptom": "cannot_open"},
+    ),
 ]
 
 NOT_SAID: list[tuple[str, str]] = [
@@ -97,6 +104,7 @@ NOT_SAID: list[tuple[str, str]] = [
     ("三年前他为朋友的公司提供担保", "years_operating"),
     ("营收下降了两成", "card_utilisation"),  # a share of revenue, no card
     ("I'm 5 days late", "age"),
+    ("利率降到三个点", "symptom"),  # a rate falls; no credit line was cut
 ]
 
 
