@@ -49,16 +49,26 @@ _UNIT_KINDS: tuple[tuple[str, str], ...] = (
     (r"%|％|个点|厘(?!米)|成(?![本都功立交员绩年为了熟型品])", "rate"),
     (r"分(?![期钟之店公行享付红])|points?", "score"),
     (r"个(?!多?半?月)|家|平台|口子|次|张|笔|条|期", "count"),
-    (r"(?:loan\s)?apps?|lenders?|platforms?|loans?|cards?|times|(?:hard\s)?inquiries", "count"),
+    (
+        r"(?:(?:different|separate|other|more|online)\s)?(?:(?:loan\s)?apps?|lenders?|platforms?)"
+        r"|loans?|cards?|times|(?:hard\s)?inquiries",
+        "count",
+    ),
 )
 _UNIT = "|".join(f"(?P<k{i}>{pattern})" for i, (pattern, _) in enumerate(_UNIT_KINDS))
-_MENTION = re.compile(rf"(?P<cur>[$¥￥])?{_NUM}(?:\s{{0,2}}(?:{_UNIT})(?![a-z]))?", re.IGNORECASE)
+# an English unit ends at a word's end ("5 yuan", not "5 yuanx"); a Chinese one may run into
+# English ("五个app")
+_MENTION = re.compile(
+    rf"(?P<cur>[$¥￥])?{_NUM}(?:\s{{0,2}}(?:{_UNIT})(?:(?<=[a-z])(?![a-z])|(?<![a-z])))?",
+    re.IGNORECASE,
+)
 _RATE = re.compile(
     r"(?:日息|日利率|月息|月利率|年化|年利率|利率|利息)[^0-9零一二两三四五六七八九十，,。]{0,3}"
     r"(?:万分之|千分之|百分之|万|千)?[0-9零一二两三四五六七八九十.]{1,6}(?:%|％|个点|厘)?"
     r"|(?:万分之|千分之|百分之)[0-9零一二两三四五六七八九十.]{1,6}"
 )
 _BIG = re.compile(r"[千万亿]")
+_ADJECTIVE = re.compile(r"^(?:different|separate|other|more|online)\s")  # 5 different apps
 _SCALE = {"million": 1e6, "grand": 1e3, "thousand": 1e3}
 _SENTENCE = re.compile(r"[。！!？?；;\n]+|\.(?=\s|$)")  # an English full stop, not 1.5
 # a space between two Chinese characters is a comma in forum and chat writing ("开不了 后来才发现…")
@@ -104,7 +114,7 @@ def _kind(match: re.Match[str]) -> tuple[str, str]:
     for i, (_, kind) in enumerate(_UNIT_KINDS):
         unit = match.group(f"k{i}")
         if unit:
-            return unit.lower(), kind
+            return _ADJECTIVE.sub("", unit.lower()), kind
     return "", "bare"
 
 

@@ -80,6 +80,25 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ),  # fmt: skip
     ("Total is about 120k.", {"total_debt": 120000}),
     ("花呗降到五百了 我天天用", {"symptom": "limit_cut"}),
+    (
+        "借呗突然关了 入口都没了 前两天刚换了个新手机登的支付宝",
+        {"account_anomaly": True},
+    ),  # 没了: gone
+    ("有人冒用他的身份在一家消费金融公司借了钱", {"account_anomaly": True}),
+    ("我前两天在我朋友手机上登过支付宝", {"account_anomaly": True}),
+    ("I changed my SIM card when I came back to China last month", {"account_anomaly": True}),
+    (
+        "我们 factory 给一家 listed 新能源车企 供货, 应收账款 about 三百万",
+        {"receivables_large_buyers": True},
+    ),
+    (
+        "一家建筑劳务公司为某央企建筑集团做分包，负责人告诉记者，公司应收账款约800万元",
+        {"receivables_large_buyers": True},
+    ),  # fmt: skip
+    ("To be honest I have loans on 5 different apps", {"lender_count": 5}),
+    ("我在五个app上都有借款 加起来大概四万", {"lender_count": 5, "total_debt": 40000}),
+    ("I applied to about ten loan apps last month", {"inquiries_recent": 10}),
+    ("I owe money to 7 loan apps", {"lender_count": 7}),
     ("借呗的 entry 还在但是 limit 是 0.", {"symptom": "entry_no_limit"}),
     ("Alipay says Jiebei is unavailable and my limit is gone.", {"symptom": "limit_closed"}),
     (
@@ -104,7 +123,12 @@ NOT_SAID: list[tuple[str, str]] = [
     ("三年前他为朋友的公司提供担保", "years_operating"),
     ("营收下降了两成", "card_utilisation"),  # a share of revenue, no card
     ("I'm 5 days late", "age"),
-    ("利率降到三个点", "symptom"),  # a rate falls; no credit line was cut
+    ("利率降到三个点", "symptom"),
+    ("I guaranteed a loan for my cousin's company and it went bust", "segment"),
+    (
+        "对方称该行小微贷只服务本地区注册的商户",
+        "segment",
+    ),  # a bank's product for small firms  # a rate falls; no credit line was cut
 ]
 
 
