@@ -160,12 +160,20 @@ class Recommender:
                 self.policy, profile, reasons=reasons, catalog=self.catalog
             )
             why = self._why(profile, lang)
+            indebted = self._debt_found(reasons)
             for product in self.catalog.products:
+                if indebted and product.channel in self.policy.consumer_channels:
+                    continue  # more unsecured consumer credit would only deepen the debt
                 if eligible(product, profile, self.policy, context):
                     fit = self._fit(product, profile, reasons, lang, why)
                     lenders.append(Ranked(product.channel, fit.score, product=product, fit=fit))
         lenders.sort(key=lambda item: -item.score)
         return self._diversify(lenders)
+
+    def _debt_found(self, reasons: Sequence[ScoredReason]) -> bool:
+        """Debt too high or spread over many lenders, as a finding (``no_consumer_credit_when``)."""
+        limits = self.policy.no_consumer_credit_when
+        return any(r.code in limits and r.confidence >= limits[r.code] for r in reasons)
 
     # ---- fit ---------------------------------------------------------------------------------
 

@@ -233,6 +233,9 @@ class Policy(_Strict):
     identity_terms: list[str] = []
     """Materials items naming mainland identity papers (身份证, 户口簿): replaced for non-mainland users."""
     debt_action_weights: dict[str, float]
+    no_consumer_credit_when: dict[str, float] = {}
+    """Reasons that, at this confidence, rule out unsecured consumer credit (cards maxed out,
+    repayments high): another card or consumer loan would only add to the debt."""
     personal_questions: frozenset[str] = frozenset()
     """Question kinds about the asker's own case (还能贷吗, 多久能恢复): when the facts told with
     them make a reason a finding, the diagnosis is shown with the answer."""

@@ -259,3 +259,19 @@ def test_an_m_rated_taxpayer_is_not_told_to_reach_m(recommender: Recommender) ->
     for rating in ("A", "B", "M"):
         rated = Profile(segment="sme", tax_rating=rating)
         assert "repair-tax-credit" not in [r.product for r in recommender.recommend(rated, risky)]
+
+
+def test_debt_found_rules_out_unsecured_consumer_credit(recommender: Recommender) -> None:
+    """ "三张信用卡都刷满了": another card or consumer loan would only add to the debt; secured
+    and business options stay."""
+    policy = recommender.policy
+    indebted = recommender.recommend(Profile(segment="consumer"), [_reason("high_debt", 0.75)])
+    assert not {r.channel for r in indebted} & policy.consumer_channels
+    possible = recommender.recommend(Profile(segment="consumer"), [_reason("high_debt", 0.3)])
+    assert {r.channel for r in possible} & policy.consumer_channels
+
+
+def test_a_bill_discounted_for_materials_is_offered(recommender: Recommender) -> None:
+    """Bill-discount proceeds may pay for raw materials: a 银承 holder buying stock gets it."""
+    holder = Profile(segment="sme", collateral=["bills"], need_purpose="inventory", invoices=True)
+    assert "leasing_or_bill" in [r.channel for r in recommender.recommend(holder, [])[:3]]
