@@ -127,6 +127,7 @@ NOT_SAID: list[tuple[str, str]] = [
     ("营收下降了两成", "card_utilisation"),  # a share of revenue, no card
     ("I'm 5 days late", "age"),
     ("利率降到三个点", "symptom"),
+    ("公司代发工资，公积金也一直在交", "need_purpose"),  # how the user is paid, no wages to pay
     ("I guaranteed a loan for my cousin's company and it went bust", "segment"),
     (
         "对方称该行小微贷只服务本地区注册的商户",
