@@ -50,6 +50,8 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("我之前在一个店刷了花呗把钱弄出来用", {"cashout": True}),
     # a company the user works for makes an employee; one the user runs, an enterprise
     ("在杭州一家广告公司做设计的王女士今年28岁", {"segment": "consumer"}),
+    ("楼主去年六月刚毕业，在苏州一家电子厂做文员", {"segment": "consumer"}),
+    ("在上海做运营的蒋女士就是其中之一", {"segment": "consumer"}),
     ("刚毕业半年的打工人 公积金社保都是公司交的", {"segment": "consumer"}),
     ("杭州一家软件开发有限公司成立四年", {"segment": "sme"}),
     ("公司这个月工资差十来万", {"segment": "sme"}),  # paying wages is the owner's worry
