@@ -1,7 +1,10 @@
-"""Turn latency: ``Advisor.reply`` p50/p95 on the shipped knowledge base (target p95 <= 50 ms).
+"""Turn latency: ``Advisor.reply`` p50/p95 on the shipped knowledge base (target p95 <= 50 ms),
+and what a long message costs against a short one (target: 2,000 characters <= 10x 200).
 
 Run: ``.venv/bin/python bench/bench_turn.py [--rounds 3]``. Prints figures; asserts nothing. The base
 of the ratio is one hybrid search measured in the same run (what a plain RAG turn pays at least).
+Peak allocations are measured in a pass of their own: tracing every allocation made the timed
+Python work several times slower (Advisor.reply p50 about 100 ms traced, 20 ms untraced).
 """
 
 from __future__ import annotations
@@ -12,20 +15,89 @@ import tempfile
 import time
 import tracemalloc
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.advisor import Advisor
-from bot.evaluation import load_diagnosis_cases
+from bot.evaluation import DiagnosisCase, load_diagnosis_cases
 from core.settings import Settings
 from knowledge.index import SearchIndex
 
 EVAL = Path(__file__).resolve().parent / "eval" / "diagnosis.yaml"
+LONG_TEXTS = EVAL.with_name("diagnosis_heldout.yaml")
+"""Messages the timed replay never sends, so that no per-clause cache is warm for them."""
+SHORT_CHARS, LONG_CHARS = 200, 2000
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     """p50 and p95 in milliseconds."""
     ordered = sorted(samples)
     return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
+
+
+def median_ms(fn: Callable[[str], object], texts: list[str]) -> float:
+    """The median time of ``fn`` over ``texts``, in milliseconds."""
+    samples = []
+    for text in texts:
+        started = time.perf_counter()
+        fn(text)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def replay(advisor: Advisor, index: SearchIndex, cases: list[DiagnosisCase],
+           rounds: int) -> dict[str, list[float]]:  # fmt: skip
+    """Every message of ``cases``, ``rounds`` times: one hybrid search, then reply(); and one
+    diagnose() of each case's first message. Seconds per call."""
+    samples: dict[str, list[float]] = {"search": [], "reply": [], "diagnose": []}
+    for _ in range(rounds):
+        for case in cases:
+            session = uuid.uuid4().hex
+            for text in case.turns:
+                started = time.perf_counter()
+                index.search(text, 5)
+                samples["search"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                advisor.reply(session, text)
+                samples["reply"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            advisor.diagnose(case.turns[0])
+            samples["diagnose"].append(time.perf_counter() - started)
+    return samples
+
+
+def long_messages(advisor: Advisor) -> None:
+    """The cost of 2,000-character messages against 200-character ones, for the whole turn and
+    for the understanding alone; each message different (disjoint stretches of held-out
+    messages), so no per-clause cache is warm. Adversarial: digits and numerals without a break.
+    """
+    texts = [t for case in load_diagnosis_cases(LONG_TEXTS) for t in case.turns]
+    corpus = "".join(t if t[-1] in "。！？!?" else f"{t}。" for t in texts)
+
+    def stretches(start: int, size: int, count: int) -> list[str]:
+        return [corpus[start + i * size : start + (i + 1) * size] for i in range(count)]
+
+    longs = stretches(0, LONG_CHARS, 5)
+    shorts = stretches(5 * LONG_CHARS, SHORT_CHARS, 20)
+    understand = advisor.engine.understander.understand
+
+    def reply(text: str) -> object:
+        return advisor.reply(uuid.uuid4().hex, text)
+
+    def numerals(size: int) -> list[str]:
+        return [str(d) * (size // 2) + "一二三四五六七八九十" * (size // 20) for d in range(1, 10)]
+
+    rows = (
+        ("Advisor.reply", reply, shorts[:10], longs[:3]),
+        ("understanding alone", understand, shorts[10:], longs[3:]),
+        ("understanding, digits+numerals", understand, numerals(SHORT_CHARS),
+         numerals(LONG_CHARS)),
+    )  # fmt: skip
+    print(f"\n{'long messages':<34}{f'{SHORT_CHARS} ch ms':>11}{f'{LONG_CHARS} ch ms':>12}"
+          f"{'ratio':>8}")  # fmt: skip
+    for name, fn, short, long in rows:
+        small, large = median_ms(fn, short), median_ms(fn, long)
+        print(f"{name:<34}{small:>11.1f}{large:>12.1f}{large / small:>7.1f}x")
 
 
 def main() -> None:
@@ -40,31 +112,22 @@ def main() -> None:
         index = SearchIndex.open(settings)
         advisor = Advisor(settings, index=index)
         advisor.diagnose("预热 借呗没额度")
-        search, turns, oneshot = [], [], []
-        tracemalloc.start()
-        for _ in range(args.rounds):
-            for case in cases:
-                session = uuid.uuid4().hex
-                for text in case.turns:
-                    started = time.perf_counter()
-                    index.search(text, 5)
-                    search.append(time.perf_counter() - started)
-                    started = time.perf_counter()
-                    advisor.reply(session, text)
-                    turns.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                advisor.diagnose(case.turns[0])
-                oneshot.append(time.perf_counter() - started)
-        _, peak = tracemalloc.get_traced_memory()
-        base = percentiles(search)
-        print(f"{len(turns)} turns over {len(cases)} cases x {args.rounds} rounds")
+        index.search("预热 借呗没额度", 5)  # opens the vector store
+        samples = replay(advisor, index, cases, args.rounds)
+        base = percentiles(samples["search"])
+        print(f"{len(samples['reply'])} turns over {len(cases)} cases x {args.rounds} rounds")
         print(f"{'what':<34}{'p50 ms':>9}{'p95 ms':>9}{'p95 / base':>12}")
-        for name, samples in (("hybrid search alone (base)", search),
-                              ("Advisor.reply (SQLite session)", turns),
-                              ("Advisor.diagnose (no session)", oneshot)):  # fmt: skip
-            p50, p95 = percentiles(samples)
+        for name, key in (("hybrid search alone (base)", "search"),
+                          ("Advisor.reply (SQLite session)", "reply"),
+                          ("Advisor.diagnose (no session)", "diagnose")):  # fmt: skip
+            p50, p95 = percentiles(samples[key])
             print(f"{name:<34}{p50:>9.1f}{p95:>9.1f}{p95 / base[1]:>11.1f}x")
-        print(f"peak Python allocations during the run: {peak / 2**20:.1f} MiB")
+        long_messages(advisor)
+        tracemalloc.start()
+        replay(advisor, index, cases, 1)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"\npeak Python allocations during one round (traced apart): {peak / 2**20:.1f} MiB")
 
 
 if __name__ == "__main__":
