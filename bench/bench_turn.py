@@ -66,37 +66,41 @@ def replay(advisor: Advisor, index: SearchIndex, cases: list[DiagnosisCase],
     return samples
 
 
-def long_messages(advisor: Advisor) -> None:
-    """The cost of 2,000-character messages against 200-character ones, for the whole turn and
-    for the understanding alone; each message different (disjoint stretches of held-out
-    messages), so no per-clause cache is warm. Adversarial: digits and numerals without a break.
-    """
+def long_messages(settings: Settings, index: SearchIndex) -> None:
+    """The cost of 2,000-character messages against 200-character ones cut from the same text
+    (held-out messages), for the whole turn and for the understanding alone. Each size gets an
+    advisor of its own, so that neither finds the clauses of the other in a per-clause cache.
+    Adversarial: digits and numerals without a break, a different digit each time."""
     texts = [t for case in load_diagnosis_cases(LONG_TEXTS) for t in case.turns]
     corpus = "".join(t if t[-1] in "。！？!?" else f"{t}。" for t in texts)
 
-    def stretches(start: int, size: int, count: int) -> list[str]:
-        return [corpus[start + i * size : start + (i + 1) * size] for i in range(count)]
-
-    longs = stretches(0, LONG_CHARS, 5)
-    shorts = stretches(5 * LONG_CHARS, SHORT_CHARS, 20)
-    understand = advisor.engine.understander.understand
-
-    def reply(text: str) -> object:
-        return advisor.reply(uuid.uuid4().hex, text)
+    def cut(size: int, chars: int) -> list[str]:
+        return [corpus[i : i + size] for i in range(0, chars, size)]
 
     def numerals(size: int) -> list[str]:
         return [str(d) * (size // 2) + "一二三四五六七八九十" * (size // 20) for d in range(1, 10)]
 
+    def fresh() -> Advisor:
+        advisor = Advisor(settings, index=index)
+        advisor.diagnose("预热 借呗没额度")
+        return advisor
+
+    def reply(advisor: Advisor) -> Callable[[str], object]:
+        return lambda text: advisor.reply(uuid.uuid4().hex, text)
+
+    def understand(advisor: Advisor) -> Callable[[str], object]:
+        return advisor.engine.understander.understand
+
     rows = (
-        ("Advisor.reply", reply, shorts[:10], longs[:3]),
-        ("understanding alone", understand, shorts[10:], longs[3:]),
-        ("understanding, digits+numerals", understand, numerals(SHORT_CHARS),
-         numerals(LONG_CHARS)),
-    )  # fmt: skip
+        ("Advisor.reply", reply, 3 * LONG_CHARS, cut),
+        ("understanding alone", understand, 7 * LONG_CHARS, cut),
+        ("understanding, digits+numerals", understand, 0, lambda size, _: numerals(size)),
+    )
     print(f"\n{'long messages':<34}{f'{SHORT_CHARS} ch ms':>11}{f'{LONG_CHARS} ch ms':>12}"
           f"{'ratio':>8}")  # fmt: skip
-    for name, fn, short, long in rows:
-        small, large = median_ms(fn, short), median_ms(fn, long)
+    for name, call, chars, messages in rows:
+        small = median_ms(call(fresh()), messages(SHORT_CHARS, chars))
+        large = median_ms(call(fresh()), messages(LONG_CHARS, chars))
         print(f"{name:<34}{small:>11.1f}{large:>12.1f}{large / small:>7.1f}x")
 
 
@@ -122,7 +126,7 @@ def main() -> None:
                           ("Advisor.diagnose (no session)", "diagnose")):  # fmt: skip
             p50, p95 = percentiles(samples[key])
             print(f"{name:<34}{p50:>9.1f}{p95:>9.1f}{p95 / base[1]:>11.1f}x")
-        long_messages(advisor)
+        long_messages(settings, index)
         tracemalloc.start()
         replay(advisor, index, cases, 1)
         _, peak = tracemalloc.get_traced_memory()
