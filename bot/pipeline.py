@@ -258,8 +258,10 @@ def retrieve(ctx: TurnContext, engine: Engine) -> TurnContext:
         return ctx
     # passages as they match by themselves: a document's evidence ranks documents, but would let
     # a common word ("申请") in many of one document's passages vouch for a weak one
-    hits = engine.retriever.search(ctx.text, 3, mode="fused")
     lexical = {h.chunk.chunk_id for h in engine.retriever.search(ctx.text, 10, mode="bm25")}
+    if not lexical:  # no passage can pass: the fused search (a query embedding) is not needed
+        return dataclasses.replace(ctx, passages=())
+    hits = engine.retriever.search(ctx.text, 3, mode="fused")
     passages = tuple(
         Passage(h.chunk.doc_id, h.chunk.heading, h.chunk.title, h.chunk.text, h.chunk.updated)
         for h in hits

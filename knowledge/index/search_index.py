@@ -225,7 +225,9 @@ class SearchIndex(IndexBuilder):
         if not tokens or not self.chunks:
             return []
         n = len(self.chunks) if filters else min(len(self.chunks), max(k, 1))
-        ids, scores = self._bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
+        # n_threads=0 scores in this thread: 1 started a thread pool for every query (0.6 ms
+        # quiet, more when the worker waits for a core), for the same selection
+        ids, scores = self._bm25.retrieve([tokens], k=n, show_progress=False, n_threads=0)
         hits = []
         for idx, score in zip(ids[0], scores[0], strict=True):
             chunk = self.chunks[int(idx)]
@@ -264,12 +266,14 @@ class SearchIndex(IndexBuilder):
         docs = self._manifest.get("docs", {})
         origins = sorted({e.get("origin", "shipped") for e in docs.values()} or {"shipped"})
         for origin in origins:
-            results = self._store(origin).similarity_search_by_vector_with_relevance_scores(
-                vector, k=k, filter=where
+            # the ids are the chunk ids (IndexBuilder._add_vectors): asking for ids and distances
+            # alone spares reading every hit's document and metadata (9 of Chroma's 10 ms)
+            results = self._store(origin)._collection.query(
+                query_embeddings=[vector], n_results=k, where=where, include=["distances"]
             )
-            # langchain-chroma returns the cosine *distance* here; report similarity instead
-            for document, distance in results:
-                chunk = self._by_chunk_id.get(str(document.metadata.get("chunk_id")))
+            # Chroma returns the cosine *distance*; report similarity instead
+            for chunk_id, distance in zip(results["ids"][0], results["distances"][0], strict=True):
+                chunk = self._by_chunk_id.get(chunk_id)
                 if chunk is not None:
                     hits.append(Hit(chunk, 1.0 - float(distance)))
         hits.sort(key=lambda h: -h.score)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Container, Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -36,6 +37,8 @@ class Tokenizer:
             if word:
                 self._jieba.add_word(word, freq=200000)
         self.expansions = dict(expansions or {})
+        # one turn tokenises its message up to three times (fused and lexical search, citations)
+        self._query_tokens = lru_cache(maxsize=256)(self._tokens_of_query)
         self._glossary = [
             (re.compile(rf"(?<![a-z]){re.escape(phrase.lower())}(?:e?s)?(?![a-z])"), terms)
             for phrase, terms in (glossary or {}).items()
@@ -70,8 +73,11 @@ class Tokenizer:
 
     def query_tokens(self, query: str) -> list[str]:
         """Tokens of a query, with colloquial phrases expanded into document vocabulary."""
+        return list(self._query_tokens(query))
+
+    def _tokens_of_query(self, query: str) -> tuple[str, ...]:
         extra = " ".join(v for k, v in self.expansions.items() if k in query)
-        return self.tokens(f"{query} {extra}" if extra else query)
+        return tuple(self.tokens(f"{query} {extra}" if extra else query))
 
 
 def domain_words(knowledge_dir: Path) -> tuple[list[str], dict[str, str]]:

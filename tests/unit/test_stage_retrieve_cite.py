@@ -30,7 +30,7 @@ def test_retrieve_keeps_hits_that_also_match_the_words(
 ) -> None:
     ctx = make_ctx("借呗有入口没额度", u=understanding(intent="ask_product"))
     out = pipeline.retrieve(ctx, engine)
-    assert retriever.calls == [("借呗有入口没额度", 3, "fused"), ("借呗有入口没额度", 10, "bm25")]
+    assert retriever.calls == [("借呗有入口没额度", 10, "bm25"), ("借呗有入口没额度", 3, "fused")]
     assert out.passages is not None
     assert [(p.doc_id, p.heading) for p in out.passages] == [
         ("jiebei", "为什么有入口却没有额度"),
@@ -40,9 +40,12 @@ def test_retrieve_keeps_hits_that_also_match_the_words(
     assert out.passages[0].updated == "2026-01-01"
 
 
-def test_retrieve_drops_hits_without_a_shared_word(engine: Engine) -> None:
+def test_retrieve_drops_hits_without_a_shared_word(
+    engine: Engine, retriever: FakeRetriever
+) -> None:
     ctx = make_ctx("量子物理", u=understanding(intent="ask_product"))
     assert pipeline.retrieve(ctx, engine).passages == ()
+    assert retriever.calls == [("量子物理", 10, "bm25")]  # nothing can pass: no fused search
 
 
 def test_cite_numbers_reasons_plan_recommendations_then_passages(engine: Engine) -> None:
