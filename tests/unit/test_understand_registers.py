@@ -101,6 +101,7 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("我在五个app上都有借款 加起来大概四万", {"lender_count": 5, "total_debt": 40000}),
     ("I applied to about ten loan apps last month", {"inquiries_recent": 10}),
     ("I owe money to 7 loan apps", {"lender_count": 7}),
+    ("My Huabei limit was cut and I have 5 loan apps, why?", {"lender_count": 5}),
     ("成都一家冷链物流公司需要新购3辆冷藏车，约90万元", {"need_purpose": "equipment"}),
     ("银行普惠贷说成立时间短，只能给三十万", {"symptom": "application_rejected"}),
     ("需要备料，大概一百来万，银行普惠贷只能给三十万", {"need_amount": 1000000}),
