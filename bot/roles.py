@@ -89,7 +89,8 @@ class Role:
         if self.convert == "share":  # 120% -> 1.2, 九成 -> 0.9
             value = value / (10 if mention.unit == "成" else 100)
         elif self.convert in _PER:
-            unit = _UNIT_OF.get(mention.unit)
+            # an age ("4 years old") is a length in years: a company's
+            unit = "year" if mention.kind == "age" else _UNIT_OF.get(mention.unit)
             if unit is None:
                 return None
             value = value * _PER[self.convert][unit]

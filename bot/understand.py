@@ -283,11 +283,12 @@ class Understander:
                         continue  # "七八个口子……有两个口子下不了款": the two are part of the eight
                 result.set(name, value, clause)
             for clause in sentence:
-                for pattern in self._tax:
-                    match = pattern.search(clause.upper() if "级" not in clause else clause)
-                    if match and match.group(1).upper() in "ABMCD":
-                        result.set("tax_rating", match.group(1).upper(), clause)
-                        break
+                # the text is lower-cased: the letter patterns read the upper-cased clause too
+                # ("纳税信用等级为a" is 为A, "tax rating 是 b" is B)
+                match = next((m for p in self._tax for form in (clause, clause.upper())
+                              if (m := p.search(form))), None)  # fmt: skip
+                if match and match.group(1).upper() in "ABMCD":
+                    result.set("tax_rating", match.group(1).upper(), clause)
 
     def _named_lenders(self, result: Draft, cut: list[list[str]]) -> None:
         """lender_count from the lenders a borrowing sentence names, when no count is stated."""

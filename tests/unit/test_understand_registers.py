@@ -102,6 +102,22 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("I applied to about ten loan apps last month", {"inquiries_recent": 10}),
     ("I owe money to 7 loan apps", {"lender_count": 7}),
     ("My Huabei limit was cut and I have 5 loan apps, why?", {"lender_count": 5}),
+    # tax ratings in the lower-cased text, in words around the letter, in English
+    ("去年开票金额约三千万元，纳税信用等级为A。", {"tax_rating": "A"}),
+    ("开票三年B级能贷多少", {"tax_rating": "B"}),
+    ("公司 tax rating 是 D, 因为去年有 invoice 问题", {"tax_rating": "D"}),
+    ("税务评级A 每年都开票", {"tax_rating": "A"}),
+    # what the user owns and could pledge
+    ("他名下有一套全款买的住房", {"collateral": ["property"]}),
+    ("我 founder 本人在杭州有一套 apartment, 没有贷款", {"collateral": ["property"]}),
+    ("We own our apartment outright.", {"collateral": ["property"]}),
+    ("厂里有三十多台进口绣花机", {"collateral": ["equipment"]}),
+    ("我们小厂收了下游一家上市公司的银承 一共六十万", {"collateral": ["bills"]}),
+    ("bank说要抵押，我们没有property", {"collateral": []}),
+    (
+        "Hi, we are a hardware exporter in Shenzhen, the company is 1.5 years old.",
+        {"years_operating": 1.5},
+    ),  # fmt: skip
     ("成都一家冷链物流公司需要新购3辆冷藏车，约90万元", {"need_purpose": "equipment"}),
     ("银行普惠贷说成立时间短，只能给三十万", {"symptom": "application_rejected"}),
     ("需要备料，大概一百来万，银行普惠贷只能给三十万", {"need_amount": 1000000}),
@@ -129,6 +145,8 @@ NOT_SAID: list[tuple[str, str]] = [
     ("三年前他为朋友的公司提供担保", "years_operating"),
     ("营收下降了两成", "card_utilisation"),  # a share of revenue, no card
     ("I'm 5 days late", "age"),
+    ("我是A型血", "tax_rating"),
+    ("A级景区门票多少钱", "tax_rating"),
     ("利率降到三个点", "symptom"),
     ("公司代发工资，公积金也一直在交", "need_purpose"),  # how the user is paid, no wages to pay
     ("I guaranteed a loan for my cousin's company and it went bust", "segment"),
