@@ -101,6 +101,10 @@ def test_english_phrases_search_with_the_documents_chinese_terms(
     assert tokenizer.translated("a pledged loan") == "a pledged loan"  # whole words only
     docs = doc_ranking(shipped_index.search("Who is the actual lender for JD Baitiao?", 10))
     assert docs[0] == "jd-credit"
+    # the shipped documents' own English (titles, summaries) does not switch the glossary off:
+    # only a phrase the users' documents use is searched as written
+    assert shipped_index._users_english() == frozenset()
+    assert "征信报告" in tokenizer.translated("credit report", shipped_index._users_english())
 
 
 def test_hybrid_ranks_documents_as_wholes(

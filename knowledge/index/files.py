@@ -105,6 +105,7 @@ class IndexFiles:
         self._manifest: dict[str, Any] = {}
         self._by_chunk_id: dict[str, Chunk] = {}
         self._cards = DocCards()
+        self._user_words: tuple[object, frozenset[str]] = (None, frozenset())
 
     def _manifest_path(self) -> Path:
         return self.dir / "manifest.json"

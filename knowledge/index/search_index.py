@@ -29,6 +29,7 @@ from .vectors import where_clause
 
 Mode = Literal["hybrid", "fused", "bm25", "dense"]
 """``fused``: the hybrid fusion of passages alone, without their documents' evidence."""
+_LATIN = re.compile(r"[a-z]+")
 QUERY_EMBED_CHARS = 500
 """Dense retrieval embeds the first this many characters of a query (bounded cost)."""
 Filters = dict[str, list[str]]
@@ -109,6 +110,18 @@ class SearchIndex(IndexBuilder):
                 "The BM25 index is damaged; run `finadvisor index --rebuild`."
             ) from exc
 
+    def _users_english(self) -> frozenset[str]:
+        """English words of the users' own documents: a phrase they use is searched as written
+        (the shipped documents' English summaries must not switch the glossary off)."""
+        manifest = self._manifest
+        if self._user_words[0] is not manifest:
+            users = {d for d, e in manifest.get("docs", {}).items() if e.get("origin") == "user"}
+            words = frozenset(
+                w for c in self.chunks if c.doc_id in users for w in _LATIN.findall(c.text.lower())
+            )
+            self._user_words = (manifest, words)
+        return self._user_words[1]
+
     # ---- users' documents ----------------------------------------------------------------
 
     def add_user_files(self, paths: Iterable[Path]) -> list[tuple[Path, str | None]]:
@@ -176,7 +189,7 @@ class SearchIndex(IndexBuilder):
                 if self._bm25 is None:
                     self.load()
         assert self._bm25 is not None
-        query = self.tokenizer.translated(query, self._bm25.vocab_dict)
+        query = self.tokenizer.translated(query, self._users_english())
         if mode == "bm25" or (mode in ("hybrid", "fused") and not self.dense_available):
             return self._bm25_search(query, k, filters)
         if mode == "dense" and not self.dense_available:
@@ -244,7 +257,7 @@ class SearchIndex(IndexBuilder):
                 if self._bm25 is None:
                     self.load()
         assert self._bm25 is not None
-        query = self.tokenizer.translated(query, self._bm25.vocab_dict)
+        query = self.tokenizer.translated(query, self._users_english())
         tokens = [t for t in self.tokenizer.query_tokens(query) if t in self._bm25.vocab_dict]
         best: dict[str, tuple[float, Chunk]] = {}
         scores = self._bm25.get_scores(tokens) if tokens else [0.0] * len(self.chunks)
