@@ -111,6 +111,10 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("他名下有一套全款买的住房", {"collateral": ["property"]}),
     ("我 founder 本人在杭州有一套 apartment, 没有贷款", {"collateral": ["property"]}),
     ("We own our apartment outright.", {"collateral": ["property"]}),
+    (
+        "I'm on the dishonest judgment debtor list because I guaranteed a loan",
+        {"judicial_record": True},
+    ),  # fmt: skip
     ("厂里有三十多台进口绣花机", {"collateral": ["equipment"]}),
     ("我们小厂收了下游一家上市公司的银承 一共六十万", {"collateral": ["bills"]}),
     ("bank说要抵押，我们没有property", {"collateral": []}),
