@@ -40,6 +40,8 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("其实我还在读大专，平时兼职", {"is_student": True}),
     ("记者了解到，网络小贷不得向在校大学生发放贷款。大三学生小林说", {"is_student": True}),
     ("上个月花呗忘了还，到现在还欠着两千多没还", {"overdue": "current"}),
+    ("征信上还有一笔五年前的呆账没有处理", {"overdue": "current"}),  # a bad debt still unpaid
+    ("征信上有一笔呆账，去年已经结清了", {"overdue": "past"}),
     ("能不能再找个地方借点先还上，急", {"borrowing_to_repay": True}),
     ("我想创业开个奶茶店，能申请创业担保贷款吗", {"need_purpose": "startup"}),
     # a space between Chinese words ends a clause: the 无 of 无法开通 does not reach 身份证过期
