@@ -80,9 +80,11 @@ def _check_engine_data(
         used += [("policy.yaml", "purposes", c) for c in policy.get(key) or []]
     for key in ("consumer_platforms", "platform_products"):
         used += [("policy.yaml", "platforms", c) for c in policy.get(key) or []]
-    for key in ("credit_first_reasons", "debt_action_weights", "platform_wide_reasons"):
+    for key in ("credit_first_reasons", "debt_action_weights", "platform_wide_reasons",
+                "no_consumer_credit_when"):  # fmt: skip
         used += [("policy.yaml", "reasons", c) for c in policy.get(key) or {}]
     recommend = load("recommend.yaml")
+    used += [("recommend.yaml", "channels", c) for c in recommend.get("asset_backed") or []]
     for table, section in (("purpose_boost", "purposes"), ("reason_boost", "reasons")):
         for code, boosts in (recommend.get(table) or {}).items():
             used.append(("recommend.yaml", section, code))
@@ -93,6 +95,9 @@ def _check_engine_data(
         used += [("understanding.yaml", section, code) for code in understanding.get(key) or {}]
     used += [
         ("understanding.yaml", "purposes", c) for c in understanding.get("purpose_priority") or []
+    ]
+    used += [
+        ("understanding.yaml", "reasons", c) for c in understanding.get("cross_clause_hints") or []
     ]
     for file, section, code in used:
         if code not in taxonomy.codes(section):

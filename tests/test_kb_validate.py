@@ -384,9 +384,22 @@ def test_engine_rule_files_use_only_taxonomy_codes(tmp_path: Path) -> None:
         recommend.replace("receivable_gap: {bank_supply_chain", "receivable_gap: {payday_loan"),
         "utf-8",
     )
+    (root / "recommend.yaml").write_text(
+        (root / "recommend.yaml")
+        .read_text(encoding="utf-8")
+        .replace("asset_backed: [bank_supply_chain", "asset_backed: [pawn_shop"),
+        "utf-8",
+    )
+    policy = (root / "policy.yaml").read_text(encoding="utf-8")
+    (root / "policy.yaml").write_text(
+        policy.replace("no_consumer_credit_when: {high_debt", "no_consumer_credit_when: {bad_luck"),
+        "utf-8",
+    )
     problems = validate_knowledge(root)
     assert any("diagnosis.yaml: unknown reason code 'bad_karma'" in p for p in problems)
     assert any("recommend.yaml: unknown channel code 'payday_loan'" in p for p in problems)
+    assert any("recommend.yaml: unknown channel code 'pawn_shop'" in p for p in problems)
+    assert any("policy.yaml: unknown reason code 'bad_luck'" in p for p in problems)
 
 
 @pytest.mark.parametrize(
