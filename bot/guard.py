@@ -36,6 +36,7 @@ class Guard:
         self.scam = Matcher(rules.scam_phrases)
         self.victim = Matcher(rules.victim_phrases)
         self.high_cost = Matcher(rules.high_cost_phrases)
+        self.misuse = Matcher(rules.misuse_phrases)
         self.unsafe = {kind: Matcher(words) for kind, words in rules.unsafe_categories.items()}
 
     def _message(self, key: str, lang: str, **values: str) -> str:
@@ -108,11 +109,15 @@ class Guard:
     ) -> str | None:
         if misused_purpose(profile):  # a home bought with a housing loan is a normal purchase
             return "purpose_mismatch_forbidden"
+        if self.misuse.said(text):  # a down payment from consumer or business credit is not
+            return "purpose_mismatch_forbidden"
         if profile.need_purpose in self.policy.forbidden_investment_purposes:
             return None
         business_purpose = profile.need_purpose in self.policy.business_purposes
         if profile.cashout and (profile.is_business or business_purpose):
             return "purpose_mismatch_consumer"  # cashing out a personal card for the business
+        if profile.cashout:
+            return "purpose_mismatch_cashout"  # credit drawn as cash is not spent as agreed
         consumer_tool = understanding.consumer_product_for_business or (
             business_purpose
             and (

@@ -253,6 +253,9 @@ class GuardRules(_Strict):
     high_cost_phrases: list[str]
     unsafe_categories: dict[str, list[str]]
     scam_refusals: list[str]
+    misuse_phrases: list[str] = []
+    """Borrowed money flowing into a home or stocks whatever the purpose stated (网商贷凑首付):
+    the forbidden-use mismatch, even beside a normal housing loan."""
     high_cost_refusals: list[str] = []
     """Refusal kinds that also raise the high-cost warning (their loans cost above the line)."""
     victim_phrases: list[str]

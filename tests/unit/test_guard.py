@@ -130,10 +130,14 @@ def test_purpose_mismatch_from_the_understanding_flag(guard: Guard) -> None:
     assert codes(check(guard, "x", u=u)) == ["purpose_mismatch"]
 
 
-def test_cashout_for_a_business(guard: Guard) -> None:
+def test_cashout_for_a_business(guard: Guard, rules: GuardRules) -> None:
+    """Cashed out for the shop: consumer credit used for business; for oneself: not spent as
+    agreed. Both are the purpose mismatch, each with its own explanation."""
     profile = Profile(segment="sole_proprietor", cashout=True)
-    assert codes(check(guard, "x", profile=profile)) == ["purpose_mismatch"]
-    assert codes(check(guard, "x", profile=Profile(segment="consumer", cashout=True))) == []
+    result = check(guard, "x", profile=profile)
+    assert [w.message for w in result.warnings] == [rules.messages["purpose_mismatch_consumer"].zh]
+    personal = check(guard, "x", profile=Profile(segment="consumer", cashout=True))
+    assert [w.message for w in personal.warnings] == [rules.messages["purpose_mismatch_cashout"].zh]
 
 
 @pytest.mark.parametrize(
@@ -239,3 +243,17 @@ def test_no_credit_check_and_paid_intermediaries_are_high_cost(
     result = engine.guard.check(text, engine.understander.understand(text), Profile(), "zh")
     assert result.refusal_kind is not None and "scam_risk" in codes(result)
     assert ("high_cost" in codes(result)) is high_cost
+
+
+def test_a_down_payment_from_borrowed_money_is_misuse(guard: Guard, rules: GuardRules) -> None:
+    """A 公积金 loan for the rest does not make a 网商贷 down payment a normal purchase."""
+    text = "去年把网商贷的20万拿出来凑了房子的首付，剩下的走公积金贷款买房"
+    profile = Profile(need_purpose="home_purchase", housing_loan=True)
+    result = check(guard, text, profile=profile)
+    assert [w.message for w in result.warnings] == [rules.messages["purpose_mismatch_forbidden"].zh]
+    assert codes(check(guard, "用公积金贷款买房", profile=profile)) == []
+
+
+def test_cashing_out_consumer_credit_is_a_purpose_mismatch(guard: Guard, rules: GuardRules) -> None:
+    result = check(guard, "之前找人刷花呗套现", profile=Profile(cashout=True), lang="en")
+    assert [w.message for w in result.warnings] == [rules.messages["purpose_mismatch_cashout"].en]
