@@ -60,9 +60,8 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
 
     The rules' facts always win. A model's label is used only above the thresholds of
     ``policy.yaml: meaning``; its evidence is the clause the model is surest of, in the user's
-    own words. A reason the model reads is a guess, ranked as a possibility
-    (``diagnosis.yaml: guess_confidence``), unless its calibrated probability reaches
-    ``meaning.finding``: then it counts as a hint, like a phrase of the rules. The model's intent replaces the
+    own words. A reason the model reads is a guess: the diagnosis ranks it as a possibility
+    (``diagnosis.yaml: guess_confidence``), never as a finding. The model's intent replaces the
     rules' except for unsafe and cost requests, which the rules own. Nothing the user stated in
     an earlier turn is filled over.
     """
@@ -92,11 +91,7 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
     if repaying and "borrowing_to_repay" not in u.facts:
         draft.set("borrowing_to_repay", True, draft.evidence["need_purpose"])
     for code in whole.labels("hints", th.hint):
-        if code in draft.hints:
-            continue
-        if whole.multi["hints"].get(code, 0.0) >= th.finding:  # sure: the user's words say it
-            draft.hints[code] = words("hints", code)[:EVIDENCE_MAX]
-        else:
+        if code not in draft.hints:
             draft.guesses[code] = words("hints", code)[:EVIDENCE_MAX]
     label, p = whole.best("intent")
     if label and p >= th.intent and u.intent not in {"unsafe", "compute_cost"}:

@@ -200,9 +200,6 @@ class MeaningThresholds(_Strict):
     """A warning trigger the guard's phrases missed is raised at this probability."""
     question: float = Field(default=0.35, ge=0, le=1)
     """The model's question kind replaces the rules' at this probability."""
-    finding: float = Field(default=1.0, ge=0, le=1)
-    """A reason the model reads at this probability counts as the user's own words (a hint, a
-    finding); below it and above ``hint`` it is a guess, ranked as a possibility."""
 
 
 class OverIndebted(_Strict):
