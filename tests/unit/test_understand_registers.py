@@ -154,6 +154,8 @@ NOT_SAID: list[tuple[str, str]] = [
     ("我是A型血", "tax_rating"),
     ("A级景区门票多少钱", "tax_rating"),
     ("利率降到三个点", "symptom"),
+    ("我开了家连锁奶茶店，欠了银行二十万", "receivables_large_buyers"),  # the user's own chain
+    ("新品上市以后回款很慢", "receivables_large_buyers"),  # a launch, not a listed buyer
     ("公司代发工资，公积金也一直在交", "need_purpose"),  # how the user is paid, no wages to pay
     ("I guaranteed a loan for my cousin's company and it went bust", "segment"),
     (
