@@ -91,6 +91,11 @@ SAID: list[tuple[str, dict[str, Any]]] = [
     ("有人冒用他的身份在一家消费金融公司借了钱", {"account_anomaly": True}),
     ("我前两天在我朋友手机上登过支付宝", {"account_anomaly": True}),
     ("I changed my SIM card when I came back to China last month", {"account_anomaly": True}),
+    ("没逾期也没乱借，只是前几天手机号换了", {"account_anomaly": True}),
+    ("支付宝提示账户存在安全风险", {"account_anomaly": True}),
+    ("有人用我的身份证在网上借了钱", {"account_anomaly": True}),
+    ("密码被人改了，借呗就没了", {"account_anomaly": True}),
+    ("没换手机号也没异常登录", {"account_anomaly": False}),
     (
         "我们 factory 给一家 listed 新能源车企 供货, 应收账款 about 三百万",
         {"receivables_large_buyers": True},
