@@ -66,11 +66,8 @@ class Matcher:
         spans: list[tuple[int, int]] = []
         for first in self._firsts.intersection(_chars(text)):
             for phrase in self._by_first[first]:
-                start = text.find(phrase)
-                while start >= 0:
-                    if _whole(text, start, start + len(phrase)):
-                        spans.append((start, start + len(phrase)))
-                    start = text.find(phrase, start + 1)
+                spans.extend((start, start + len(phrase)) for start in _starts(text, phrase)
+                             if _whole(text, start, start + len(phrase)))  # fmt: skip
         for regex in self.regexes:
             spans.extend(m.span() for m in regex.finditer(text))
         spans.sort()

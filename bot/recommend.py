@@ -82,7 +82,6 @@ class Recommender:
         self.catalog = catalog
         self.taxonomy = taxonomy
         self.weights = rules.fit
-        self.repair_from = rules.repair_from
 
     # ---- public ----------------------------------------------------------------------------
 
@@ -103,7 +102,7 @@ class Recommender:
                 # leans less on the record: one credit step, then that option
                 return (actions[:1] + picked)[:limit]
             return (actions[:2] + picked)[:limit]
-        if actions and (profile.symptom is not None or actions[0].score >= self.repair_from):
+        if actions and (profile.symptom is not None or actions[0].score >= self.rules.repair_from):
             # a refusal told, or a reason found: getting the line back is one of the first three
             return (picked[:2] + actions[:1] + picked[2:])[:limit]
         return (picked[: limit - 1] + actions[:1]) if actions else picked[:limit]
