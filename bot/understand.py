@@ -215,8 +215,9 @@ class Understander:
         clauses = [clause for sentence in cut for clause in sentence]
         whole = ["，".join(sentence) for sentence in cut]
         for name in self.rules.booleans:
+            excludes = self.rules.boolean_excludes.get(name, ())
             for clause in whole if name in self.rules.cross_clause_booleans else clauses:
-                hits = self._hits(f"bool:{name}", clause)
+                hits = self._hits(f"bool:{name}", masked(clause, excludes))
                 for value in (False, True):
                     for _, _, negated in hits.get(value, [])[:1]:
                         result.set(name, value if not negated else not value, clause)

@@ -292,6 +292,9 @@ class UnderstandingRules(_Strict):
     negation_exceptions: list[str] = []
     negation_boundaries: list[str] = []
     cross_clause_booleans: list[str] = []
+    boolean_excludes: dict[str, list[str]] = {}
+    """Per yes/no fact, words masked before its phrases are read: a phone one wants to buy is not
+    an account event ("想买个新手机")."""
     cards_maxed: dict[str, list[str]] = {}
     """``cards`` and ``maxed`` words: both in one clause ("三张信用卡全刷爆了") is card_utilisation 1.0."""
     cross_clause_hints: list[str] = []

@@ -91,7 +91,9 @@ def test_slang_hints(understander: Understander, text: str, hint: str) -> None:
     [("借呗有入口没额度", "jiebei", "entry_no_limit"), ("借被暂时无法开通", "jiebei", "cannot_open"),
      ("花呗被降额了", "huabei", "limit_cut"), ("网商贷额度被冻结了", "mybank", "limit_closed"),
      ("银行贷款申请被拒", "bank", "application_rejected"), ("信用卡逾期了，借呗也被关了", "jiebei", "limit_closed"),
-     ("my huabei limit got cut", "huabei", "limit_cut"), ("Jiebei rejected me", "jiebei", "application_rejected")],
+     ("my huabei limit got cut", "huabei", "limit_cut"), ("Jiebei rejected me", "jiebei", "application_rejected"),
+     ("公司成立两年，网商贷被关", "mybank", "limit_closed"), ("Huabei closed last night.", "huabei", "limit_closed"),
+     ("MYbank cut my loan from 200k to 20k", "mybank", "limit_cut")],
 )  # fmt: skip
 def test_platform_and_symptom(
     understander: Understander, text: str, platform: str, symptom: str
@@ -145,3 +147,16 @@ def test_issue_failure_classes(
     found = understander.understand(text).facts
     assert {k: found.get(k) for k in facts} == facts
     assert "lender_count" in facts or "lender_count" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "anomaly"),
+    [("想买个新手机，花呗额度不够", None), ("想贷五十万买新设备，网商贷被拒了", None),
+     ("need 3000 for a new phone, Huabei closed", None), ("厂里想添置一批新设备", None),
+     ("刚换了新手机登录支付宝，借呗就没了", True), ("买了新手机登录后借呗没了", True),
+     ("I got a new phone last week and logged in, then Jiebei disappeared", True)],
+)  # fmt: skip
+def test_a_thing_to_buy_is_no_account_event(
+    understander: Understander, text: str, anomaly: bool | None
+) -> None:
+    assert understander.understand(text).facts.get("account_anomaly") is anomaly
