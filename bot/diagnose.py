@@ -36,10 +36,19 @@ def misused_purpose(profile: Profile) -> bool:
     return profile.need_purpose == "home_purchase" and profile.housing_loan is not True
 
 
+RATIO_SOURCES = {
+    "debt_to_income": ("monthly_debt_payment", "monthly_income"),
+    "debt_to_annual_income": ("total_debt", "monthly_income"),
+}
+"""The facts a computed ratio is made of: its evidence is the user's words for them."""
+
+
 def profile_value(profile: Profile, name: str) -> Any:
     """A profile field or a computed field (``debt_to_income``, ``business``) by name."""
     if name == "debt_to_income":
         return profile.debt_to_income()
+    if name == "debt_to_annual_income":
+        return profile.debt_to_annual_income()
     if name == "business":
         return profile.segment in BUSINESS_SEGMENTS
     if name == "misused_purpose":
@@ -133,12 +142,8 @@ class Diagnoser:
 
     def _evidence(self, profile: Profile, rule: EvidenceRule, lang: str = "zh") -> str:
         """The rule's description with the user's own words for the facts it used."""
-        words = [profile.evidence[f] for f in rule.when if profile.evidence.get(f)]
-        if rule.when.keys() & {"debt_to_income"}:
-            words = [
-                profile.evidence.get("monthly_debt_payment", ""),
-                profile.evidence.get("monthly_income", ""),
-            ]
+        fields = [f for name in rule.when for f in RATIO_SOURCES.get(name, (name,))]
+        words = [profile.evidence[f] for f in fields if profile.evidence.get(f)]
         words = [w for w in dict.fromkeys(words) if w]
         if lang == "en":
             words = [w for w in words if not _CJK.search(w)]

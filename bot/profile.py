@@ -135,6 +135,12 @@ class Profile(BaseModel):
             return None
         return self.monthly_debt_payment / self.monthly_income
 
+    def debt_to_annual_income(self) -> float | None:
+        """Total debt over a year's income, when both are known."""
+        if self.total_debt is None or not self.monthly_income:
+            return None
+        return self.total_debt / (12 * self.monthly_income)
+
 
 class Dialogue(BaseModel):
     """Dialogue state, not facts: the questions asked and skipped so far."""

@@ -18,7 +18,7 @@ from core.errors import KnowledgeInvalidError
 
 RULE_FILES = ("policy.yaml", "diagnosis.yaml", "recommend.yaml", "guard.yaml", "understanding.yaml")
 OPERATORS = ("gte", "gt", "lte", "lt")
-COMPUTED_FIELDS = ("debt_to_income", "business", "misused_purpose")
+COMPUTED_FIELDS = ("debt_to_income", "debt_to_annual_income", "business", "misused_purpose")
 """Condition fields computed from the profile rather than stored in it."""
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.knowledge import check_knowledge, check_rules, load_knowledge
 from core.errors import KnowledgeInvalidError
@@ -36,6 +37,15 @@ def replace_in(name: str, old: str, new: str) -> Callable[[Path], None]:
     return apply
 
 
+def _judicial_rule() -> int:
+    """The position of the shipped rule ``when: {judicial_record: true}`` in diagnosis.yaml."""
+    rules = yaml.safe_load((SHIPPED / "diagnosis.yaml").read_text(encoding="utf-8"))["rules"]
+    return next(i for i, r in enumerate(rules) if r["when"] == {"judicial_record": True})
+
+
+JUDICIAL = _judicial_rule()
+
+
 def remove(name: str) -> Callable[[Path], None]:
     return lambda kb: (kb / name).unlink()
 
@@ -47,7 +57,7 @@ GE_OPERATOR = (
 )
 MISSPELLED_FIELD = (
     replace_in("diagnosis.yaml", "when: {judicial_record: true}", "when: {judical_record: true}"),
-    "diagnosis.yaml: rules.27.when: unknown field 'judical_record' (not a profile field)",
+    f"diagnosis.yaml: rules.{JUDICIAL}.when: unknown field 'judical_record' (not a profile field)",
 )
 UNKNOWN_KEY = (
     replace_in("recommend.yaml", "max_per_channel: 1", "max_per_channel: 1\nmax_per_chanel: 2"),
@@ -125,6 +135,6 @@ def test_a_condition_without_a_value(tmp_path: Path) -> None:
     )
     _, problems = parse_rules(kb)
     assert problems == [
-        "diagnosis.yaml: rules.27.when.judicial_record: Value error, "
+        f"diagnosis.yaml: rules.{JUDICIAL}.when.judicial_record: Value error, "
         "a condition needs a value, a list of values or a range"
     ]
