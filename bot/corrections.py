@@ -19,6 +19,12 @@ _NOT_OLD_BUT_NEW = re.compile(
 _NOT_OLD_BUT_NEW_EN = re.compile(
     r"\bnot (?P<old>[\w.,]+(?: \w+)?),? (?:but )?(?P<new>[\w.,]+(?: \w+)?)", re.I
 )
+# "刚翻了下，一共七个": a recount naming only the number and a counter word
+_RECOUNT = re.compile(
+    r"(?:一共|总共|总计|合计|加起来|算下来|其实|实际上|准确说|准确地说|数了下|数了一下)\s*(?:是|有)?\s*"
+    r"(?P<new>[0-9一二两三四五六七八九十几来多]{1,4}\s*(?:个|家|笔))(?![^，,。]{0,2}(?:月|年|天|万|千|元|块))"
+)
+_COUNTS = ("lender_count", "inquiries_recent", "overdue_count")
 _MONTHS_PER = {"年": 12.0, "year": 12.0, "years": 12.0}
 
 
@@ -59,3 +65,16 @@ def bare_correction(text: str, previous: Profile) -> dict[str, Any]:
     (name,) = fields
     value = _scaled(name, new)
     return {name: int(value) if isinstance(known[name], int) else value}
+
+
+def recount(text: str, previous: Profile) -> dict[str, Any]:
+    """{field: new count} when ``text`` recounts with a bare number ("一共七个") and the profile
+    holds exactly one count (lenders, inquiries or overdues) it can be of; else empty."""
+    match = _RECOUNT.search(text)
+    if not match:
+        return {}
+    mention = _one(match.group("new"))
+    held = [name for name in _COUNTS if getattr(previous, name) is not None]
+    if mention is None or mention.kind != "count" or len(held) != 1:
+        return {}
+    return {held[0]: int(mention.value)}

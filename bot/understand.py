@@ -132,29 +132,56 @@ class Understander:
 
     def understand(self, text: str) -> Understanding:
         """Facts, hints and intent of one message."""
-        text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 10,000 -> 10000
+        typed = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 10,000 -> 10000
+        text = self._mend(typed)
         result = Draft()
         result.lang = language(text) or "zh"
         cut = sentences(text)
         clauses = [clause for sentence in cut for clause in sentence]
         lowered = text.lower()
+        own = self._own(cut)
         self._categorical(result, clauses)
-        self._booleans(result, cut)
-        overdue = self.overdue.read(cut)
+        self._booleans(result, cut, own)
+        overdue = self.overdue.read(own)
         if overdue:
             result.set("overdue", *overdue)
         self._collateral(result, clauses)
         self._buyers(result, clauses)
         for section, fact in (("merchants", "merchant_platforms"), ("residency", "residency")):
             self._listed(result, clauses, section, fact)
-        self._hints(result, clauses, cut)
-        self._numbers(result, cut)
-        self._named_lenders(result, cut)
+        self._hints(result, [clause for sentence in own for clause in sentence], own)
+        self._numbers(result, own)
+        self._named_lenders(result, own)
+        if own != cut:
+            result.unmasked(self._unmasking(cut, own))
         self._cards_maxed(result, clauses)
         self._derived(result, lowered)
         result.skip = "skip" in self._tables["misc"].find(lowered) and len(text) <= 12
         result.intent = self._intent(result, lowered)
+        if text != typed:
+            result.in_own_words(text, typed)
         return result.freeze()
+
+    def _own(self, cut: list[list[str]]) -> list[list[str]]:
+        """The sentences with what others have or do masked (``understanding.yaml: others``):
+        "我哥们儿欠了十来个平台 我就借了俩" counts the user's two lenders, not the friend's ten."""
+        others = self.rules.others
+        return [[masked(clause, others) for clause in sentence] for sentence in cut]
+
+    @staticmethod
+    def _unmasking(cut: list[list[str]], own: list[list[str]]) -> dict[str, str]:
+        """Masked evidence -> the same words as written, for clauses and whole sentences."""
+        pairs = [(m, c) for s, o in zip(cut, own, strict=True) for c, m in zip(s, o, strict=True)]
+        pairs += [("，".join(o), "，".join(s)) for s, o in zip(cut, own, strict=True)]
+        return {m[:EVIDENCE_MAX]: c[:EVIDENCE_MAX] for m, c in pairs if m != c}
+
+    def _mend(self, text: str) -> str:
+        """``text`` with the common typos of product names mended (借被 -> 借呗, 网商代 -> 网商贷):
+        every phrase list then reads them, and the length is kept for the evidence."""
+        for typo, word in self.rules.typos.items():
+            if typo in text:
+                text = text.replace(typo, word)
+        return text
 
     def _categorical(self, result: Draft, clauses: list[str]) -> None:
         excluded = [e.lower() for e in self.rules.segment_excludes]
@@ -164,7 +191,8 @@ class Understander:
         for clause in clauses:
             plain = masked(clause, excluded)
             platforms.extend((code, clause) for code in self._said("platforms", clause))
-            named = masked(clause, self.rules.purpose_excludes)  # 创业担保贷款: a product
+            # 创业担保贷款 is a product; a friend's 以贷养贷 is not the user's purpose
+            named = masked(clause, [*self.rules.purpose_excludes, *self.rules.others])
             for code in self._said("purposes", named):
                 purposes.setdefault(code, clause)
             segments = self._said("segments", plain)
@@ -189,8 +217,12 @@ class Understander:
         if entry_shown is not None and "symptom" not in result.facts:
             result.set("symptom", "entry_no_limit", entry_shown)
         if platforms:
-            # a named platform beats the generic "bank" (信用卡 is often only context)
-            code, clause = next((p for p in platforms if p[0] != "bank"), platforms[0])
+            # the platform named where the user says what happened, then a named platform
+            # before the generic "bank" (信用卡 is often only context): "借微粒贷还花呗……这礼拜
+            # 微粒贷申请不下来了" is about 微粒贷
+            seen = result.evidence.get("symptom") if "symptom" in result.facts else None
+            ranked = sorted(platforms, key=lambda p: (p[1][:EVIDENCE_MAX] != seen, p[0] == "bank"))
+            code, clause = ranked[0]
             result.set("platform", code, clause)
         for code in self.rules.purpose_priority:
             if code in purposes:
@@ -211,11 +243,12 @@ class Understander:
             return "application_rejected"  # an application's "综合评分不足" is a refusal of it
         return next((code for code in order if code in found), None)
 
-    def _booleans(self, result: Draft, cut: list[list[str]]) -> None:
-        clauses = [clause for sentence in cut for clause in sentence]
-        whole = ["，".join(sentence) for sentence in cut]
+    def _booleans(self, result: Draft, cut: list[list[str]], own: list[list[str]]) -> None:
         for name in self.rules.booleans:
             excludes = self.rules.boolean_excludes.get(name, ())
+            read = own if name in self.rules.others_facts else cut
+            clauses = [clause for sentence in read for clause in sentence]
+            whole = ["，".join(sentence) for sentence in read]
             for clause in whole if name in self.rules.cross_clause_booleans else clauses:
                 hits = self._hits(f"bool:{name}", masked(clause, excludes))
                 for value in (False, True):

@@ -74,6 +74,21 @@ class Draft:
         self.facts[name] = value
         self.evidence[name] = clause[:EVIDENCE_MAX]
 
+    def unmasked(self, written: Mapping[str, str]) -> None:
+        """Evidence read from masked words (``written`` maps them back) in the words as written."""
+        for words in (self.evidence, self.hints):
+            for name, quote in words.items():
+                words[name] = written.get(quote, quote)
+
+    def in_own_words(self, read: str, typed: str) -> None:
+        """Evidence in the words as typed: ``read`` is ``typed`` with typos mended letter for
+        letter (借被 -> 借呗), so a quote found in it stands at the same place in ``typed``."""
+        for words in (self.evidence, self.hints):
+            for name, quote in words.items():
+                at = read.find(quote)
+                if at >= 0:
+                    words[name] = typed[at : at + len(quote)]
+
     def freeze(self) -> Understanding:
         """The immutable understanding."""
         return Understanding(

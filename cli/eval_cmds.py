@@ -80,6 +80,7 @@ def eval_diagnosis(
         EVAL_DIR / "diagnosis.yaml",
         EVAL_DIR / "diagnosis_dev.yaml",
         EVAL_DIR / "diagnosis_dev2.yaml",
+        EVAL_DIR / "diagnosis_dev3.yaml",
         EVAL_DIR / "diagnosis_heldout.yaml",
     ]
     advisor = Advisor(settings(), index=open_index())

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import KnowledgeInvalidError
 
@@ -292,6 +292,21 @@ class UnderstandingRules(_Strict):
     negation_exceptions: list[str] = []
     negation_boundaries: list[str] = []
     cross_clause_booleans: list[str] = []
+    others: list[str] = []
+    """Words about other people (a friend's debts, an average), masked before numbers, overdues,
+    hints and ``others_facts`` are read."""
+    others_facts: list[str] = []
+    typos: dict[str, str] = {}
+    """Misspelt product names and their spelling, of the same length (借被: 借呗)."""
+
+    @field_validator("typos")
+    @classmethod
+    def _same_length(cls, typos: dict[str, str]) -> dict[str, str]:
+        uneven = [typo for typo, word in typos.items() if len(typo) != len(word) or not typo]
+        if uneven:
+            raise ValueError(f"a typo and its spelling must be as long as each other: {uneven}")
+        return typos
+
     boolean_excludes: dict[str, list[str]] = {}
     """Per yes/no fact, words masked before its phrases are read: a phone one wants to buy is not
     an account event ("想买个新手机")."""
