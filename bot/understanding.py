@@ -83,6 +83,7 @@ class Draft:
     def in_own_words(self, read: str, typed: str) -> None:
         """Evidence in the words as typed: ``read`` is ``typed`` with typos mended letter for
         letter (借被 -> 借呗), so a quote found in it stands at the same place in ``typed``."""
+        read, typed = read.lower(), typed.lower()  # quotes are of the lower-cased clauses
         for words in (self.evidence, self.hints):
             for name, quote in words.items():
                 at = read.find(quote)

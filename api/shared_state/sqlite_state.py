@@ -52,13 +52,27 @@ class SQLiteDatabase:
             )
             try:
                 self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._wal(busy_timeout_seconds)
                 self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL keeps this crash-safe
                 for statement in _SCHEMA:
                     self._conn.execute(statement)
             except BaseException:
                 self._conn.close()
                 raise
+
+    def _wal(self, timeout_seconds: float) -> None:
+        """Switch the file to WAL. Processes opening a new file together may find it locked
+        without SQLite waiting (the busy timeout does not cover this lock): retry until the
+        timeout. The mode is kept in the file, so one switch serves every later opening."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
