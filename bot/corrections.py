@@ -24,7 +24,8 @@ _RECOUNT = re.compile(
     r"(?:一共|总共|总计|合计|加起来|算下来|其实|实际上|准确说|准确地说|数了下|数了一下)\s*(?:是|有)?\s*"
     r"(?P<new>[0-9一二两三四五六七八九十几来多]{1,4}\s*(?:个|家|笔))(?![^，,。]{0,2}(?:月|年|天|万|千|元|块))"
 )
-_COUNTS = ("lender_count", "inquiries_recent", "overdue_count")
+COUNTS = ("lender_count", "inquiries_recent", "overdue_count")
+"""The count fields a recount can be of."""
 _MONTHS_PER = {"年": 12.0, "year": 12.0, "years": 12.0}
 
 
@@ -74,7 +75,7 @@ def recount(text: str, previous: Profile) -> dict[str, Any]:
     if not match:
         return {}
     mention = _one(match.group("new"))
-    held = [name for name in _COUNTS if getattr(previous, name) is not None]
+    held = [name for name in COUNTS if getattr(previous, name) is not None]
     if mention is None or mention.kind != "count" or len(held) != 1:
         return {}
     return {held[0]: int(mention.value)}

@@ -21,7 +21,7 @@ from .answers import answer_pending
 from .citations import Numbering, Resolver
 from .classify import Meaning
 from .context import Passage, TurnContext, View
-from .corrections import bare_correction, recount
+from .corrections import COUNTS, bare_correction, recount
 from .engine import Engine
 from .followup import choose_follow_up, missing_fields
 from .observe import TurnObserver
@@ -139,7 +139,7 @@ def merge(ctx: TurnContext, engine: Engine) -> TurnContext:
     if facts.get("platform") == "bank" and ctx.previous.platform and "symptom" not in facts:
         del facts["platform"]  # "去银行办税贷" names a place to go, not the lender that refused
     evidence = dict(u.evidence)
-    if not facts.keys() & {"lender_count", "inquiries_recent", "overdue_count"}:
+    if not facts.keys() & set(COUNTS):
         for name, value in recount(ctx.text, ctx.previous).items():
             facts[name] = value  # "刚翻了下，一共七个": the one count the profile holds
             evidence[name] = ctx.text[:EVIDENCE_MAX]

@@ -162,6 +162,12 @@ class Understander:
             result.in_own_words(text, typed)
         return result.freeze()
 
+    @cached_property
+    def _not_purposes(self) -> list[str]:
+        """Masked before purposes: products holding a purpose word (创业担保贷款) and what
+        others do (a friend's 以贷养贷 is not the user's purpose)."""
+        return [*self.rules.purpose_excludes, *self.rules.others]
+
     def _own(self, cut: list[list[str]]) -> list[list[str]]:
         """The sentences with what others have or do masked (``understanding.yaml: others``):
         "我哥们儿欠了十来个平台 我就借了俩" counts the user's two lenders, not the friend's ten."""
@@ -191,8 +197,7 @@ class Understander:
         for clause in clauses:
             plain = masked(clause, excluded)
             platforms.extend((code, clause) for code in self._said("platforms", clause))
-            # 创业担保贷款 is a product; a friend's 以贷养贷 is not the user's purpose
-            named = masked(clause, [*self.rules.purpose_excludes, *self.rules.others])
+            named = masked(clause, self._not_purposes)
             for code in self._said("purposes", named):
                 purposes.setdefault(code, clause)
             segments = self._said("segments", plain)
@@ -244,11 +249,14 @@ class Understander:
         return next((code for code in order if code in found), None)
 
     def _booleans(self, result: Draft, cut: list[list[str]], own: list[list[str]]) -> None:
+        # (clauses, whole sentences) as written and with others' words masked, built once
+        views = {
+            mine: ([c for s in read for c in s], ["，".join(s) for s in read])
+            for mine, read in ((False, cut), (True, own))
+        }
         for name in self.rules.booleans:
             excludes = self.rules.boolean_excludes.get(name, ())
-            read = own if name in self.rules.others_facts else cut
-            clauses = [clause for sentence in read for clause in sentence]
-            whole = ["，".join(sentence) for sentence in read]
+            clauses, whole = views[name in self.rules.others_facts]
             for clause in whole if name in self.rules.cross_clause_booleans else clauses:
                 hits = self._hits(f"bool:{name}", masked(clause, excludes))
                 for value in (False, True):
