@@ -101,6 +101,20 @@ class Meaning:
         """The labels of a multi-label head at or above ``threshold``."""
         return {code: p for code, p in self.multi[head].items() if p >= threshold}
 
+    def pooled(self, parts: Sequence[Meaning]) -> Meaning:
+        """This reading's single-label heads with the multi-label heads of ``parts`` (readings
+        of the user's own words, whole and sentence by sentence), each label at its highest
+        probability among them: a trigger said in one sentence of a long post is diluted in the
+        whole, which is longer than the utterances the model was fitted on."""
+        if not parts:
+            return self
+        multi = {
+            head: {code: max(m.multi.get(head, {}).get(code, 0.0) for m in parts)
+                   for code in labels}
+            for head, labels in self.multi.items()
+        }  # fmt: skip
+        return Meaning(single=self.single, multi=multi)
+
 
 class MeaningModel:
     """Every head's calibrated linear scorers over one shared character n-gram vectoriser."""

@@ -44,6 +44,8 @@ class DiagnosisScores:
     channels_hit: float = 0.0
     forbidden_rate: float = 0.0
     warnings_recall: float = 0.0
+    warnings_precision: float = 0.0
+    """Share of the warnings raised (in any turn) that the case expects."""
     fact_accuracy: float = 0.0
     fact_fields: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per profile field: (read right, stated)."""
@@ -74,8 +76,8 @@ def evaluate_diagnosis(
     failures: dict[str, list[str]] = {
         k: [] for k in ("reasons", "channels", "forbidden", "warnings", "facts")
     }
-    counts = {"reasons": 0, "channels": 0, "warnings": 0, "facts": 0}
-    hits = {"reasons": 0, "channels": 0, "warnings": 0, "facts": 0, "forbidden": 0}
+    counts = {"reasons": 0, "channels": 0, "warnings": 0, "facts": 0, "raised": 0}
+    hits = {"reasons": 0, "channels": 0, "warnings": 0, "facts": 0, "forbidden": 0, "raised": 0}
     for case in cases:
         session = f"eval-{case.id}-{uuid.uuid4().hex[:8]}"
         turns: list[Turn] = [advisor.reply(session, text) for text in case.turns]
@@ -101,6 +103,8 @@ def evaluate_diagnosis(
             hits["forbidden"] += 1
             failures["forbidden"].append(case.id)
         raised = {w.code for t in turns for w in t.warnings}
+        counts["raised"] += len(raised)
+        hits["raised"] += len(raised & set(exp.warnings))
         for code in exp.warnings:
             counts["warnings"] += 1
             hits["warnings"] += code in raised
@@ -121,6 +125,7 @@ def evaluate_diagnosis(
     scores.channels_hit = hits["channels"] / max(counts["channels"], 1)
     scores.forbidden_rate = hits["forbidden"] / max(len(cases), 1)
     scores.warnings_recall = hits["warnings"] / max(counts["warnings"], 1)
+    scores.warnings_precision = hits["raised"] / max(counts["raised"], 1)
     scores.fact_accuracy = hits["facts"] / max(counts["facts"], 1)
     scores.failures = failures
     return scores

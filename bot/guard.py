@@ -92,6 +92,8 @@ class Guard:
         }
         if profile.need_purpose == "home_purchase" and profile.housing_loan:
             codes = codes - {"purpose_mismatch"}
+        if profile.borrowing_to_repay is False:  # the user said they do not ("没以贷养贷")
+            codes = codes - {"debt_spiral"}
         return [
             self._warning(code, keys[code], lang) for code in sorted(codes - raised) if code in keys
         ]

@@ -69,9 +69,16 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
         return ctx
     u, th = ctx.understanding, _policy(engine).meaning
     model = engine.meaning
-    (whole,) = model.predict([ctx.text])
+    # the user's own words (others' masked: "我朋友以贷养贷" is no trigger of the user's), read
+    # whole, and sentence by sentence for triggers and hints (``Meaning.pooled``)
+    cut = engine.understander.own_sentences(ctx.text)
+    said = ["，".join(sentence) for sentence in cut]
+    whole, *read = model.predict(["。".join(said) or ctx.text, *(said if len(said) > 1 else [])])
+    whole = whole.pooled([whole, *read])
     draft = Draft.of(u)
-    clauses = engine.understander.clauses(ctx.text) or [ctx.text]
+    clauses = [clause for sentence in cut for clause in sentence] or [ctx.text]
+    typed = engine.understander.clauses(ctx.text)  # the same clauses as written, for evidence
+    quoted = typed if len(typed) == len(clauses) else clauses
     parts: list[Meaning] = []
 
     def words(head: str, label: str) -> str:
@@ -80,7 +87,7 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
             parts.extend(model.predict(clauses) if len(clauses) > 1 else [whole])
         scores = [m.single[head].get(label, 0.0) if head in m.single else m.multi[head].get(
             label, 0.0) for m in parts]  # fmt: skip
-        return clauses[int(max(range(len(scores)), key=scores.__getitem__))]
+        return quoted[int(max(range(len(scores)), key=scores.__getitem__))]
 
     for head, fact in (("segment", "segment"), ("purpose", "need_purpose"), ("overdue", "overdue")):
         label, p = whole.best(head)
@@ -90,6 +97,10 @@ def classify(ctx: TurnContext, engine: Engine) -> TurnContext:
     repaying = draft.facts.get("need_purpose") == "repay_debt" and "need_purpose" not in u.facts
     if repaying and "borrowing_to_repay" not in u.facts:
         draft.set("borrowing_to_repay", True, draft.evidence["need_purpose"])
+    for code, fact in th.hint_facts.items():
+        known = fact in u.facts or getattr(ctx.previous, fact) is not None
+        if not known and whole.multi.get("hints", {}).get(code, 0.0) >= th.finding:
+            draft.set(fact, True, words("hints", code))
     for code in whole.labels("hints", th.hint):
         if code not in draft.hints:
             draft.guesses[code] = words("hints", code)[:EVIDENCE_MAX]

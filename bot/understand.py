@@ -128,6 +128,11 @@ class Understander:
         """The message cut into clauses (negation never crosses a clause)."""
         return [clause for sentence in sentences(text) for clause in sentence]
 
+    def own_sentences(self, text: str) -> list[list[str]]:
+        """The message's sentences (lower-cased, typos mended), each a list of clauses, with
+        what others have or do masked: what a meaning model reads as the user's own words."""
+        return self._own(sentences(self._mend(text)))
+
     # ---- the pass ----------------------------------------------------------------------------
 
     def understand(self, text: str) -> Understanding:

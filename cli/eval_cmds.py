@@ -81,6 +81,7 @@ def eval_diagnosis(
         EVAL_DIR / "diagnosis_dev.yaml",
         EVAL_DIR / "diagnosis_dev2.yaml",
         EVAL_DIR / "diagnosis_dev3.yaml",
+        EVAL_DIR / "diagnosis_dev4.yaml",
         EVAL_DIR / "diagnosis_heldout.yaml",
     ]
     advisor = Advisor(settings(), index=open_index())
@@ -165,6 +166,7 @@ _METRICS = (
     ("channels top-3 hit", "channels_hit"),
     ("forbidden-channel rate", "forbidden_rate"),
     ("warnings recall", "warnings_recall"),
+    ("warnings precision", "warnings_precision"),
     ("fact accuracy", "fact_accuracy"),
 )
 

@@ -200,6 +200,11 @@ class MeaningThresholds(_Strict):
     """A warning trigger the guard's phrases missed is raised at this probability."""
     question: float = Field(default=0.35, ge=0, le=1)
     """The model's question kind replaces the rules' at this probability."""
+    finding: float = Field(default=1.0, ge=0, le=1)
+    """A yes/no fact of ``hint_facts`` the rules left empty is set at this reason-hint probability."""
+    hint_facts: dict[str, str] = {}
+    """Reason hints that state a yes/no fact by themselves (``account_security`` is
+    ``account_anomaly``): the model's reading of the meaning, for wordings no phrase list holds."""
 
 
 class OverIndebted(_Strict):

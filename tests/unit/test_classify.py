@@ -173,3 +173,46 @@ def test_classify_never_overrides_what_the_user_said_earlier(engine: Engine) -> 
     earlier = Profile(segment="sole_proprietor")
     after = classify(TurnContext(text="想借20万进货，纳税B级", previous=earlier), e)
     assert "segment" not in after.understanding.facts
+
+
+class DilutingMeaning:
+    """Reads debt_spiral in a text that says 借新还旧, but only in a short one (as a model fitted
+    on sentence-long utterances does: a long post dilutes the words), and nothing else."""
+
+    def predict(self, texts: Iterable[str]) -> list[Meaning]:
+        def spiral(text: str) -> float:
+            return 0.9 if "借新还旧" in text and len(text) < 20 else 0.1
+
+        return [Meaning(single=_heads(), multi={"hints": {}, "warnings": {"debt_spiral": spiral(t)}})
+                for t in texts]  # fmt: skip
+
+
+def test_a_trigger_in_one_sentence_of_a_long_post_is_read(engine: Engine) -> None:
+    e = dataclasses.replace(engine, meaning=DilutingMeaning())  # type: ignore[arg-type]
+    long_post = "今年店里生意一直不好，房租水电都涨了，工人工资也要按时发。现在靠借新还旧撑着。"
+    assert classify(TurnContext(text=long_post), e).meaning.multi["warnings"]["debt_spiral"] == 0.9
+    # the same words said of a friend are masked before the model reads them
+    friend = "我朋友借新还旧。我自己只有一张信用卡"
+    assert classify(TurnContext(text=friend), e).meaning.multi["warnings"]["debt_spiral"] == 0.1
+
+
+def test_a_sure_reason_hint_sets_the_fact_it_amounts_to(engine: Engine) -> None:
+    e = _with(engine, _heads(), {"hints": {"account_security": 0.9}, "warnings": {}})
+    after = classify(TurnContext(text="前两天账号在外地被登录了，花呗就用不了了"), e).understanding
+    assert after.facts["account_anomaly"] is True
+    assert after.evidence["account_anomaly"] in {"前两天账号在外地被登录了", "花呗就用不了了"}
+    said_no = understanding(facts={"account_anomaly": False})
+    ctx = TurnContext(text="我没换过手机，花呗就用不了了", understanding=said_no)
+    assert classify(ctx, e).understanding.facts["account_anomaly"] is False  # the rules' value
+    unsure = _with(engine, _heads(), {"hints": {"account_security": 0.6}, "warnings": {}})
+    assert (
+        "account_anomaly"
+        not in classify(TurnContext(text="花呗用不了了"), unsure).understanding.facts
+    )
+
+
+def test_no_predicted_debt_spiral_when_the_user_says_they_do_not(engine: Engine) -> None:
+    e = _with(engine, _heads(), {"hints": {}, "warnings": {"debt_spiral": 0.9}})
+    said_no = understanding(facts={"borrowing_to_repay": False})
+    ctx = run(TurnContext(text="我没有以贷养贷，借呗降额了", understanding=said_no), e)
+    assert "debt_spiral" not in {w.code for w in ctx.warnings}
