@@ -17,7 +17,7 @@ from typing import Any, Literal
 from knowledge.rules import Policy, UnderstandingRules
 
 from .matcher import Matcher, Table
-from .mentions import masked, sentences
+from .mentions import find_mentions, masked, sentences
 from .negation import NegationScope
 from .overdue import OverdueReader
 from .roles import RoleAssigner
@@ -338,18 +338,72 @@ class Understander:
                     result.set("tax_rating", match.group(1).upper(), clause)
 
     def _named_lenders(self, result: Draft, cut: list[list[str]]) -> None:
-        """lender_count from the lenders a borrowing sentence names, when no count is stated."""
-        if "lender_count" in result.facts:
-            return
+        """lender_count from a borrowing clause that lists its lenders ("在借呗、分付、两家银行和
+        一个小贷app上借了钱" is five): the distinct lenders named in the list (the clause with the
+        cue and the short clauses beside it that name a lender) plus its counted groups of a kind
+        (``understanding.yaml: lender_groups``). A count of lenders in general in the list ("在5个
+        平台都有借款，拿借呗的钱还网商贷") is the total already. The list wins over a count read
+        from one of its own groups (the "一个" of 一个小贷app), never over one read elsewhere."""
+        current = result.facts.get("lender_count")
         for sentence in cut:
-            whole = "，".join(sentence)
-            if not any(cue in whole for cue in self.rules.lender_list_cues):
+            for at, clause in enumerate(sentence):
+                if any(cue in clause for cue in self.rules.lender_list_cues):
+                    listed = self._lender_list(sentence, at)
+                    if listed is None:
+                        continue
+                    total, words = listed
+                    inside = (
+                        current is not None and result.evidence.get("lender_count", "") in words
+                    )
+                    if total >= 2 and (current is None or (inside and current < total)):
+                        result.set("lender_count", total, words)
+                    return
+
+    def _lender_list(self, sentence: list[str], at: int) -> tuple[int, str] | None:
+        """The lenders listed around clause ``at``: their number and the list's words; None
+        when the list gives a total of its own."""
+
+        def names(clause: str) -> set[str]:
+            named = set(self._said("platforms", clause)) - {"bank"}  # "银行" names no one lender
+            return named | {name for name in self.rules.lenders_other if name in clause}
+
+        def item(clause: str) -> bool:  # a clause of the list names lenders and tells nothing else
+            told = any(word in clause for word in self.rules.lender_list_breaks)
+            return not told and bool(names(clause) or self._groups(clause))
+
+        first, last = at, at
+        while first > 0 and item(sentence[first - 1]):
+            first -= 1
+        while last + 1 < len(sentence) and item(sentence[last + 1]):
+            last += 1
+        counted = 0
+        named: set[str] = set()
+        for clause in sentence[first : last + 1]:
+            groups = self._groups(clause)
+            if groups is None:
+                return None
+            counted += groups
+            named |= names(clause)
+        return len(named) + counted, "，".join(sentence[first : last + 1])
+
+    def _groups(self, clause: str) -> int | None:
+        """How many lenders the counted groups of a kind in ``clause`` hold ("两家银行", "4个小贷
+        app", "two other apps"); None when a count is of lenders in general ("5个平台")."""
+        counted = 0
+        for m in find_mentions(clause):
+            if m.kind != "count":
                 continue
-            named = {code for clause in sentence for code in self._said("platforms", clause)}
-            named.discard("bank")  # "银行" names no one lender
-            if len(named) >= 2:
-                result.set("lender_count", len(named), whole)
-                return
+            after = clause[m.start : m.end + 8]  # as written: "two other apps", not "apps"
+            # the noun nearest the count, the longest first: "two other apps" is a group, "4 apps"
+            # a total, "4个小贷app" a group
+            nouns = [(after.find(noun), -len(noun), noun in self.rules.lender_totals)
+                     for noun in (*self.rules.lender_groups, *self.rules.lender_totals)
+                     if noun in after]  # fmt: skip
+            if nouns and min(nouns)[2]:
+                return None
+            if nouns:
+                counted += int(m.value)
+        return counted
 
     @cached_property
     def _card_words(self) -> tuple[Matcher, Matcher]:

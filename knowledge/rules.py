@@ -323,6 +323,14 @@ class UnderstandingRules(_Strict):
     """Number fields that are totals: of several mentions in a message the largest stands (the
     others are parts of it)."""
     lender_list_cues: list[str] = []
+    lender_groups: list[str] = []
+    """Words after a count that make it a group of lenders in a list ("两家银行", "two other apps")."""
+    lender_list_breaks: list[str] = []
+    """Words that end a list of lenders: a clause holding them tells what a lender did."""
+    lender_totals: list[str] = []
+    """Words after a count that make it a count of lenders in general ("5个平台"): a total."""
+    lenders_other: list[str] = []
+    """Lenders that are no platform code of their own, each one lender when a list names it."""
     """Borrowing words: a sentence holding one and naming two or more lenders (借呗、金条、分付上都借了)
     gives lender_count as the number named, when no count is stated."""
     number_exceptions: list[str] = []

@@ -140,11 +140,20 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("花呗逾期了三天，当天就还上了", {"overdue": "past", "overdue_days": 3}),
         ("那笔逾期是2020年的，后来已经结清", {"overdue": "past"}),
         # what others have or do is not the user's
-        ("我哥们儿欠了十来个平台 我就借了俩 一个借呗一个白条", {"lender_count": 1}),
+        ("我哥们儿欠了十来个平台 我就借了俩 一个借呗一个白条", {"lender_count": 2}),
         ("报告称用户平均在3.2个平台有借款，我只用过花呗", {"lender_count": None}),
         ("My friend has loans on 8 apps, but I only have two loans", {"lender_count": 2}),
         ("他朋友以贷养贷，我没有", {"borrowing_to_repay": None}),
         ("之前在朋友的店里用花呗套现了几次", {"cashout": True}),
+        # a list of lenders is counted: the names plus the groups of a kind, not a group alone
+        ("陆续在借呗、美团借钱、分付、京东金条和一个小贷App上借了钱", {"lender_count": 5}),
+        ("欠了网商贷、借呗、两家银行信用卡，共计二十三万", {"lender_count": 4}),
+        ("I have loans on Jiebei, Huabei, JD Jintiao, Meituan and two other apps, around 95k total", {"lender_count": 6}),
+        ("我们 factory 现在 4 家 bank 加上网商贷、微业贷都有 loan，monthly repayment 三十五万", {"lender_count": 6}),
+        # a count of lenders in general is the total; the lenders named are among them
+        ("目前他在5个平台都有没还完的借款，最近半年基本是拿借呗的钱还网商贷", {"lender_count": 5}),
+        ("My Huabei got cut and I currently have loans on 4 apps, two of them are overdue", {"lender_count": 4}),
+        ("我才借了京东白条跟借呗 应该算正常吧 但为啥度小满给我拒了", {"lender_count": 2}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
