@@ -30,6 +30,8 @@ _OPENED = re.compile(
     r"开的店|开的|开业|开张|成立|注册|创办|办的|opened|started|founded|set up|registered",
     re.IGNORECASE,
 )
+_WINDOW = re.compile(r"(?:这|近|最近|过去|前|头)\s?$|(?:in|over|during) (?:the )?(?:last|past) $",
+                     re.IGNORECASE)  # fmt: skip
 _NEIGHBOUR_PENALTY = 40
 _INTEGER = {"zhima_score", "age", "lender_count", "inquiries_recent", "overdue_count",
             "overdue_days", "need_term_months"}  # fmt: skip
@@ -158,7 +160,10 @@ class RoleAssigner:
         here, clause = mentions[i][j], clauses[i]
         if here.unit in role.unit_cues:
             return _Cue(0, True, len(here.unit), order)
-        start = mentions[i][j - 1].end if j else 0
+        k = j - 1
+        while k >= 0 and self._window(clause, mentions[i][k]):
+            k -= 1  # "查询这三个月有二十多次": the window dates the count, the cue is the count's
+        start = mentions[i][k].end if k >= 0 else 0
         end = mentions[i][j + 1].start if j + 1 < len(mentions[i]) else len(clause)
         best: _Cue | None = None
         before = clause[start : here.start]
@@ -172,6 +177,12 @@ class RoleAssigner:
         if best is None:
             best = self._neighbour(role, clauses, mentions, i, order)
         return best
+
+    @staticmethod
+    def _window(clause: str, mention: Mention) -> bool:
+        """A duration that sets the time a count is over ("这三个月", "近半年", "in the last 3
+        months"), not a fact of its own."""
+        return mention.kind == "duration" and bool(_WINDOW.search(clause[: mention.start]))
 
     @staticmethod
     def _neighbour(role: Role, clauses: list[str], mentions: list[list[Mention]], i: int,

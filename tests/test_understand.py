@@ -154,6 +154,14 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("目前他在5个平台都有没还完的借款，最近半年基本是拿借呗的钱还网商贷", {"lender_count": 5}),
         ("My Huabei got cut and I currently have loans on 4 apps, two of them are overdue", {"lender_count": 4}),
         ("我才借了京东白条跟借呗 应该算正常吧 但为啥度小满给我拒了", {"lender_count": 2}),
+        # stopping repayment is a current overdue; a window dates a count and keeps its cue
+        ("工资6000 要还6500 已经停了两个月没还了", {"overdue": "current", "monthly_income": 6000, "monthly_debt_payment": 6500}),
+        ("my credit has overdue records right now", {"overdue": "current"}),
+        ("征信查询这三个月有二十多次", {"inquiries_recent": 20}),
+        # who a rule serves is not who the user is; a lender's staff is no employer of the user's
+        ("我是在校生。不少平台明确表示不向在校大学生提供消费信贷", {"is_student": True}),
+        ("The app says it does not lend to students, I graduated last year", {"is_student": False}),
+        ("有个自称蚂蚁员工的人加我微信", {"segment": None}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
