@@ -145,7 +145,7 @@ class Understander:
         clauses = [clause for sentence in cut for clause in sentence]
         lowered = text.lower()
         own = self._own(cut)
-        self._categorical(result, clauses)
+        purposes = self._categorical(result, clauses)
         self._booleans(result, cut, own)
         overdue = self.overdue.read(own)
         if overdue:
@@ -157,6 +157,7 @@ class Understander:
         self._hints(result, [clause for sentence in own for clause in sentence], own)
         self._numbers(result, own)
         self._named_lenders(result, own)
+        self._purpose(result, purposes, cut)
         if own != cut:
             result.unmasked(self._unmasking(cut, own))
         self._cards_maxed(result, clauses)
@@ -194,17 +195,18 @@ class Understander:
                 text = text.replace(typo, word)
         return text
 
-    def _categorical(self, result: Draft, clauses: list[str]) -> None:
+    def _categorical(self, result: Draft, clauses: list[str]) -> list[tuple[str, str]]:
+        """Segment, platform, symptom, urgency and region; returns the purposes named, each with
+        its clause, for ``_purpose`` (which needs the amount asked for)."""
         excluded = [e.lower() for e in self.rules.segment_excludes]
         entry_shown: str | None = None
         platforms: list[tuple[str, str]] = []
-        purposes: dict[str, str] = {}
+        purposes: list[tuple[str, str]] = []
         for clause in clauses:
             plain = masked(clause, excluded)
             platforms.extend((code, clause) for code in self._said("platforms", clause))
             named = masked(clause, self._not_purposes)
-            for code in self._said("purposes", named):
-                purposes.setdefault(code, clause)
+            purposes += [(code, clause) for code in self._said("purposes", named)]
             segments = self._said("segments", plain)
             if segments:
                 # a company the user works for makes an employee, not an enterprise owner
@@ -234,9 +236,27 @@ class Understander:
             ranked = sorted(platforms, key=lambda p: (p[1][:EVIDENCE_MAX] != seen, p[0] == "bank"))
             code, clause = ranked[0]
             result.set("platform", code, clause)
+        return purposes
+
+    def _purpose(
+        self, result: Draft, purposes: list[tuple[str, str]], cut: list[list[str]]
+    ) -> None:
+        """need_purpose: of the purposes named, those of a sentence that asks for money (its
+        amount asked for, or a need cue: 想借/需要/want to borrow) come first ("想借15万元，再租一个
+        门面" beside "去年借钱是给孩子交学费", a report's "三成借新还旧" or a 房贷 overdue); then
+        ``purpose_priority``."""
+        need = result.evidence.get("need_amount")
+        cues = self.rules.need_cues
+
+        def asks(sentence: list[str]) -> bool:
+            return any(c[:EVIDENCE_MAX] == need or any(w in c for w in cues) for c in sentence)
+
+        asking = {clause for sentence in cut if asks(sentence) for clause in sentence}
+        chosen = [(code, clause) for code, clause in purposes if clause in asking] or purposes
         for code in self.rules.purpose_priority:
-            if code in purposes:
-                result.set("need_purpose", code, purposes[code])
+            clause = next((c for named, c in chosen if named == code), None)
+            if clause is not None:
+                result.set("need_purpose", code, clause)
                 break
 
     def _symptom(self, clause: str) -> str | None:

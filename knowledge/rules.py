@@ -323,6 +323,8 @@ class UnderstandingRules(_Strict):
     """Number fields that are totals: of several mentions in a message the largest stands (the
     others are parts of it)."""
     lender_list_cues: list[str] = []
+    need_cues: list[str] = []
+    """Words that ask for money: the purposes of their sentence are the need's (``_purpose``)."""
     lender_groups: list[str] = []
     """Words after a count that make it a group of lenders in a list ("两家银行", "two other apps")."""
     lender_list_breaks: list[str] = []

@@ -162,6 +162,9 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("我是在校生。不少平台明确表示不向在校大学生提供消费信贷", {"is_student": True}),
         ("The app says it does not lend to students, I graduated last year", {"is_student": False}),
         ("有个自称蚂蚁员工的人加我微信", {"segment": None}),
+        # the purpose of the sentence that asks for money, not of a past loan or a report's
+        ("她2022年有一次房贷逾期了20天。现在想借两万给孩子交学费", {"need_purpose": "education"}),
+        ("报告显示约三成借款人存在借新还旧的情况。我想借两万给父母家装修", {"need_purpose": "consumption"}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
