@@ -165,6 +165,11 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         # the purpose of the sentence that asks for money, not of a past loan or a report's
         ("她2022年有一次房贷逾期了20天。现在想借两万给孩子交学费", {"need_purpose": "education"}),
         ("报告显示约三成借款人存在借新还旧的情况。我想借两万给父母家装修", {"need_purpose": "consumption"}),
+        # borrowing to repay, in the forms news, forums and English use
+        ("最近半年基本是拿借呗的钱还网商贷", {"borrowing_to_repay": True}),
+        ("每到还款日前都要再申请新的借款来填坑", {"borrowing_to_repay": True}),
+        ("A broker offered a consolidation loan at 2% per month", {"need_purpose": "repay_debt"}),
+        ("I'm basically borrowing from one to pay the other every month", {"borrowing_to_repay": True}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(

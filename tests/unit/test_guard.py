@@ -257,3 +257,20 @@ def test_a_down_payment_from_borrowed_money_is_misuse(guard: Guard, rules: Guard
 def test_cashing_out_consumer_credit_is_a_purpose_mismatch(guard: Guard, rules: GuardRules) -> None:
     result = check(guard, "之前找人刷花呗套现", profile=Profile(cashout=True), lang="en")
     assert [w.message for w in result.warnings] == [rules.messages["purpose_mismatch_cashout"].en]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["中介要8个点服务费做大额置换", "有人说能帮我下款，收15%服务费", "一共 5 个 app，APR 看了下都 36% 以上",
+     "The app charges 1% a day"],
+)  # fmt: skip
+def test_fees_and_rates_above_the_line_are_high_cost(guard: Guard, text: str) -> None:
+    assert "high_cost" in codes(check(guard, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["有 agent call 我说能 boost limit，要 upfront 2000", "被先扣了两百审核费", "可以帮我包装成在职再去申请"],
+)  # fmt: skip
+def test_upfront_fees_and_faked_documents_are_scam_risk(guard: Guard, text: str) -> None:
+    assert "scam_risk" in codes(check(guard, text))
