@@ -170,6 +170,12 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("每到还款日前都要再申请新的借款来填坑", {"borrowing_to_repay": True}),
         ("A broker offered a consolidation loan at 2% per month", {"need_purpose": "repay_debt"}),
         ("I'm basically borrowing from one to pay the other every month", {"borrowing_to_repay": True}),
+        # what the user saw, in more of the words people use
+        ("她发现花呗突然不能用了，页面提示需要更新身份信息", {"symptom": "limit_closed"}),
+        ("Hi, my Jiebei limit went from 20k to 500 yuan last week.", {"symptom": "limit_cut"}),
+        ("got a security verification, and now Huabei says it's unavailable", {"symptom": "limit_closed"}),
+        ("现在 Meituan 也 closed 了", {"symptom": "limit_closed"}),
+        ("养鸡场想贷款 银行不给 咋整", {"symptom": "application_rejected"}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
