@@ -32,7 +32,7 @@ _NUM = (
     rf"|(?<![{_CN}几第])[{_CN}几]{{1,10}}"
     r"|半(?=\s?(?:年|个月|个多月|天))"
     rf"|{EN_WORDS})"
-    r"(?P<mag>\s?[wWkK](?![a-zA-Z])|[万千百亿])?"
+    r"(?P<mag>\s?[wWkK](?![a-zA-Z])|\s?[万千百亿])?"
     r"(?P<approx>来|多|出头|左右|几|把)?(?P<mag2>[万千百亿](?![0-9]))?"
 )
 # unit -> kind; the longest alternatives first (个月 before 个, 万元 before 万)

@@ -176,6 +176,13 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("got a security verification, and now Huabei says it's unavailable", {"symptom": "limit_closed"}),
         ("现在 Meituan 也 closed 了", {"symptom": "limit_closed"}),
         ("养鸡场想贷款 银行不给 咋整", {"symptom": "application_rejected"}),
+        # totals, repayments and revenue in the words of forums and English, "1500 万" spaced
+        ("欠了七八个平台，总共十五万左右", {"lender_count": 7, "total_debt": 150000}),
+        ("total about 160k, paying 12k a month on a 15k salary", {"total_debt": 160000, "monthly_debt_payment": 12000, "monthly_income": 15000}),
+        ("There are 5 of them, about 70k in total.", {"total_debt": 70000}),
+        ("年 revenue 大概 1500 万", {"annual_revenue": 15000000}),
+        ("存栏1200头，年出栏收入约600万元", {"annual_revenue": 6000000}),
+        ("I run a small logistics company, about 6 million revenue last year.", {"annual_revenue": 6000000}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
