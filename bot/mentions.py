@@ -51,7 +51,7 @@ _UNIT_KINDS: tuple[tuple[str, str], ...] = (
     (r"个(?!多?半?月)|家|平台|口子|次|张|笔|条|期", "count"),
     (
         r"(?:(?:different|separate|other|more|online)\s)?(?:(?:loan\s)?apps?|lenders?|platforms?)"
-        r"|loans?|cards?|times|(?:hard\s)?inquiries",
+        r"|loans?|cards?|times|places|banks?|(?:hard\s)?inquiries",
         "count",
     ),
 )

@@ -183,6 +183,11 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("年 revenue 大概 1500 万", {"annual_revenue": 15000000}),
         ("存栏1200头，年出栏收入约600万元", {"annual_revenue": 6000000}),
         ("I run a small logistics company, about 6 million revenue last year.", {"annual_revenue": 6000000}),
+        # an account taken over, in the words people tell it; a limit gone to zero
+        ("网商贷额度从 8w 变 0，做了两次人脸都卡住", {"symptom": "limit_cut", "account_anomaly": True}),
+        ("微粒贷咋突然冻住了 昨天有个自称客服的打电话 让我报了个验证码", {"symptom": "limit_closed", "account_anomaly": True}),
+        ("My MYbank account was logged in from another province. Now my credit line shows zero.", {"symptom": "limit_cut", "account_anomaly": True}),
+        ("I applied to like seven places in the last two months trying to compare rates.", {"inquiries_recent": 7}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
