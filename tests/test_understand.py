@@ -188,6 +188,9 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("微粒贷咋突然冻住了 昨天有个自称客服的打电话 让我报了个验证码", {"symptom": "limit_closed", "account_anomaly": True}),
         ("My MYbank account was logged in from another province. Now my credit line shows zero.", {"symptom": "limit_cut", "account_anomaly": True}),
         ("I applied to like seven places in the last two months trying to compare rates.", {"inquiries_recent": 7}),
+        # a record still on file is no unpaid overdue
+        ("信用卡逾期过两次，当年底就全部还清了。银行说征信上还有逾期记录，需要再观察", {"overdue": "past"}),
+        ("征信上有逾期，还没还", {"overdue": "current"}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
