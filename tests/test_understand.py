@@ -191,6 +191,11 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         # a record still on file is no unpaid overdue
         ("信用卡逾期过两次，当年底就全部还清了。银行说征信上还有逾期记录，需要再观察", {"overdue": "past"}),
         ("征信上有逾期，还没还", {"overdue": "current"}),
+        # a product's or a policy's cap is no amount asked for
+        ("当地对创业者提供最高20万元的创业担保贷款。她想借5万元", {"need_amount": 50000}),
+        ("想借15万元再租一个门面，但银行说个人最高可贷30万元", {"need_amount": 150000}),
+        ("Our bank just rejected our application for a 500k RMB loan to stock up", {"need_amount": 500000}),
+        ("厂里急着用三十万发工资", {"need_amount": 300000}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
