@@ -196,6 +196,12 @@ def test_evidence_keeps_the_users_words(understander: Understander) -> None:
         ("想借15万元再租一个门面，但银行说个人最高可贷30万元", {"need_amount": 150000}),
         ("Our bank just rejected our application for a 500k RMB loan to stock up", {"need_amount": 500000}),
         ("厂里急着用三十万发工资", {"need_amount": 300000}),
+        # vehicles and property to pledge, as people say they own them
+        ("我们是跑冷链的，有八台车，公司成立三年", {"collateral": ["vehicle"]}),
+        ("我是跑滴滴的 车是自己的 没贷款", {"collateral": ["vehicle"]}),
+        ("I own my truck outright", {"collateral": ["vehicle"]}),
+        ("店面是自己名下的房产", {"collateral": ["property"]}),
+        ("我想买车，没钱", {"collateral": None}),
     ],
 )  # fmt: skip
 def test_issue_failure_classes(
