@@ -182,7 +182,8 @@ class RoleAssigner:
     def _window(clause: str, mention: Mention) -> bool:
         """A duration that sets the time a count is over ("这三个月", "近半年", "in the last 3
         months"), not a fact of its own."""
-        return mention.kind == "duration" and bool(_WINDOW.search(clause[: mention.start]))
+        before = clause[max(0, mention.start - 20) : mention.start]  # a window word is next to it
+        return mention.kind == "duration" and bool(_WINDOW.search(before))
 
     @staticmethod
     def _neighbour(role: Role, clauses: list[str], mentions: list[list[Mention]], i: int,
