@@ -387,24 +387,22 @@ class Understander:
             named = set(self._said("platforms", clause)) - {"bank"}  # "银行" names no one lender
             return named | {name for name in self.rules.lenders_other if name in clause}
 
-        def item(clause: str) -> bool:  # a clause of the list names lenders and tells nothing else
-            told = any(word in clause for word in self.rules.lender_list_breaks)
-            return not told and bool(names(clause) or self._groups(clause))
+        groups = [self._groups(clause) for clause in sentence]
+
+        def item(i: int) -> bool:  # a clause of the list names lenders and tells nothing else
+            told = any(word in sentence[i] for word in self.rules.lender_list_breaks)
+            return not told and bool(names(sentence[i]) or groups[i])
 
         first, last = at, at
-        while first > 0 and item(sentence[first - 1]):
+        while first > 0 and item(first - 1):
             first -= 1
-        while last + 1 < len(sentence) and item(sentence[last + 1]):
+        while last + 1 < len(sentence) and item(last + 1):
             last += 1
-        counted = 0
-        named: set[str] = set()
-        for clause in sentence[first : last + 1]:
-            groups = self._groups(clause)
-            if groups is None:
-                return None
-            counted += groups
-            named |= names(clause)
-        return len(named) + counted, "，".join(sentence[first : last + 1])
+        listed = groups[first : last + 1]
+        if None in listed:
+            return None
+        named = {code for clause in sentence[first : last + 1] for code in names(clause)}
+        return len(named) + sum(g or 0 for g in listed), "，".join(sentence[first : last + 1])
 
     def _groups(self, clause: str) -> int | None:
         """How many lenders the counted groups of a kind in ``clause`` hold ("两家银行", "4个小贷
