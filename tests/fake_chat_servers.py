@@ -8,6 +8,7 @@ webhook is acknowledged before the turn is computed.
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
 from collections.abc import Callable
@@ -56,6 +57,9 @@ class FakeChatServer:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.calls: list[Call] = []
+        """The calls answered so far, in the order they arrived."""
+        self._arrived: list[int] = []  # each call's place in arrival order, parallel to ``calls``
+        self._arrivals = count()
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
@@ -102,9 +106,17 @@ class FakeChatServer:
                 self._changed.wait(quiet)
         return self.calls_to(path)
 
-    def _record(self, call: Call) -> None:
+    def _arrival(self) -> int:
         with self._changed:
-            self.calls.append(call)
+            return next(self._arrivals)
+
+    def _record(self, call: Call, arrival: int) -> None:
+        # A call is recorded once answered, but in its place by arrival: a handler thread held up
+        # after answering must not let the next call (sent on that answer) be listed before it.
+        with self._changed:
+            place = bisect.bisect(self._arrived, arrival)
+            self._arrived.insert(place, arrival)
+            self.calls.insert(place, call)
             self._changed.notify_all()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -112,6 +124,7 @@ class FakeChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                arrival = server._arrival()
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
                 call = Call(
@@ -130,7 +143,7 @@ class FakeChatServer:
                 self.end_headers()
                 self.wfile.write(payload)
                 # Record after answering, so a waiting test sees the call completed.
-                server._record(call)
+                server._record(call, arrival)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
