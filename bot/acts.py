@@ -8,6 +8,7 @@ full picture again. Cues live in ``understanding.yaml`` (``acts``, ``questions``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, get_args
@@ -15,6 +16,7 @@ from typing import Literal, get_args
 from knowledge.rules import UnderstandingRules
 
 from .matcher import Table
+from .mentions import pieces
 from .understanding import Understanding
 
 ActKind = Literal[
@@ -26,6 +28,7 @@ QuestionKind = Literal[
     "collection_negotiation", "fraud_recovery",
 ]  # fmt: skip
 QUESTION_KINDS: tuple[QuestionKind, ...] = get_args(QuestionKind)
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _BY_INTENT: dict[str, QuestionKind] = {
     "compute_cost": "cost",
     "find_financing": "where_to_borrow",
@@ -64,6 +67,42 @@ class ActReader:
                 return kind  # type: ignore[return-value]
         return None
 
+    def focus(self, text: str, budget: float) -> str:
+        """The words of ``text`` a dense retrieval query embeds, at most ``budget`` in size
+        (a Chinese character counts 1, any other character 0.5: about what each costs the
+        embedder). ``text`` when it fits; else its clauses that ask (a question cue or a
+        question kind's words), then the clauses nearest before them, in the order written."""
+        if _size(text) <= budget:
+            return text
+        cut = pieces(text)
+        asking = [i for i, piece in enumerate(cut) if self._asks(piece)]
+        last = asking[-1] if asking else len(cut)
+
+        def distance(i: int) -> int:  # before an asking clause: how far; after the last: beyond
+            ahead = [a - i for a in asking if a > i]
+            if ahead:
+                return min(ahead)
+            return len(cut) + (i - last) if asking else len(cut) - i  # none asks: from the end
+
+        first = [0] if asking and asking[0] != 0 else []  # where a post names its topic
+        rest = (i for i in range(len(cut)) if i not in asking and i not in first)
+        order = asking + first + sorted(rest, key=distance)
+        kept: list[int] = []
+        size = 0.0
+        for i in order:
+            if size + _size(cut[i]) <= budget:
+                kept.append(i)
+                size += _size(cut[i])
+        if not kept:  # one clause longer than the budget: its end, where a question is asked
+            return _tail(cut[order[0]], budget)
+        return "".join(cut[i] for i in sorted(kept)).strip()
+
+    def _asks(self, piece: str) -> bool:
+        lowered = piece.lower()
+        return (
+            "question_cues" in self._acts.find(lowered) or self.question_kind(lowered) is not None
+        )
+
     def read(self, text: str, u: Understanding) -> DialogueAct:
         """The act of a message already understood as ``u``."""
         lowered = text.lower().strip()
@@ -87,3 +126,19 @@ class ActReader:
         if kind is not None:
             return DialogueAct("asks", kind)  # "利率多少" without a question mark
         return DialogueAct("gives_facts")
+
+
+def _size(text: str) -> float:
+    """What ``text`` costs the embedder, in Chinese characters (other characters count half)."""
+    cjk = len(_CJK.findall(text))
+    return cjk + 0.5 * (len(text) - cjk)
+
+
+def _tail(text: str, budget: float) -> str:
+    """The end of ``text`` that fits ``budget``."""
+    size = 0.0
+    for start in range(len(text) - 1, -1, -1):
+        size += _size(text[start])
+        if size > budget:
+            return text[start + 1 :].strip()
+    return text.strip()

@@ -42,9 +42,11 @@ class LazyRetriever:
                     self._retriever = self._open()
         return self._retriever
 
-    def search(self, query: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Hit]:
-        """The ``k`` best chunks for ``query``."""
-        return self.retriever.search(query, k, mode=mode)
+    def search(
+        self, query: str, k: int = 5, *, mode: Mode = "hybrid", dense_query: str | None = None
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``query`` (the dense ranking on ``dense_query``, if given)."""
+        return self.retriever.search(query, k, mode=mode, dense_query=dense_query)
 
     def best_chunk_per_doc(self, query: str) -> dict[str, Chunk]:
         """Each document's best chunk for ``query``."""

@@ -99,6 +99,28 @@ def sentences(text: str) -> list[list[str]]:
     return found
 
 
+_PIECE = re.compile(f"{_SENTENCE.pattern}|{_CLAUSE.pattern}")
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` cut into clauses as written (case kept), each with the punctuation after it:
+    joined again they give ``text`` back, blank pieces aside."""
+    found: list[str] = []
+    start = 0
+    for match in _PIECE.finditer(text):
+        if match.end() > start:
+            found.append(text[start : match.end()])
+            start = match.end()
+    found.append(text[start:])
+    kept: list[str] = []
+    for piece in found:
+        if piece.strip() or not kept:
+            kept.append(piece)
+        else:
+            kept[-1] += piece  # blank between two breaks: it stays with the clause before
+    return [piece for piece in kept if piece.strip()]
+
+
 def masked(clause: str, exceptions: Iterable[str]) -> str:
     """``clause`` with each of ``exceptions`` blanked out (same length, so spans hold); an
     exception written ``re:PATTERN`` blanks every match of the pattern."""

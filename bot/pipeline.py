@@ -34,6 +34,12 @@ from .understanding import EVIDENCE_MAX, Draft
 StageFn = Callable[[TurnContext, Engine], TurnContext]
 _Cited = TypeVar("_Cited", Reason, Recommendation)
 _ADVISING = frozenset({"diagnose", "find_financing"})
+DENSE_QUERY_SIZE = 64.0
+"""How much of a long question the retrieve stage embeds (``ActReader.focus``; Chinese
+characters, others half): a query embedding costs about 1 ms a character on one core, while BM25
+reads the whole message for next to nothing. Set on the own and dev retrieval sets, never the
+held-out one: hybrid MRR 0.916 / 0.933 embedding everything, 0.916 / 0.930 at 64, 0.913 / 0.920
+at 48, 0.921 / 0.893 at 32."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +282,8 @@ def retrieve(ctx: TurnContext, engine: Engine) -> TurnContext:
     lexical = {h.chunk.chunk_id for h in engine.retriever.search(ctx.text, 10, mode="bm25")}
     if not lexical:  # no passage can pass: the fused search (a query embedding) is not needed
         return dataclasses.replace(ctx, passages=())
-    hits = engine.retriever.search(ctx.text, 3, mode="fused")
+    focus = engine.acts.focus(ctx.text, DENSE_QUERY_SIZE)
+    hits = engine.retriever.search(ctx.text, 3, mode="fused", dense_query=focus)
     passages = tuple(
         Passage(h.chunk.doc_id, h.chunk.heading, h.chunk.title, h.chunk.text, h.chunk.updated)
         for h in hits

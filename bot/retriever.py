@@ -18,8 +18,11 @@ Mode = Literal["hybrid", "fused", "bm25", "dense"]
 class Retriever(Protocol):
     """Searches the knowledge base."""
 
-    def search(self, query: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Hit]:
-        """The ``k`` best chunks for ``query``, best first (higher score = more relevant)."""
+    def search(
+        self, query: str, k: int = 5, *, mode: Mode = "hybrid", dense_query: str | None = None
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, best first (higher score = more relevant); a
+        dense ranking embeds ``dense_query`` instead when given."""
 
     def best_chunk_per_doc(self, query: str) -> dict[str, Chunk]:
         """For every document, its chunk that best matches ``query`` (cited heading)."""

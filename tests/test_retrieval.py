@@ -51,6 +51,20 @@ def test_metadata_filters(shipped_index: SearchIndex, mode: str) -> None:
     assert hits and all("bank_tax_loan" in h.chunk.channels for h in hits)
 
 
+def test_dense_ranking_embeds_the_dense_query_when_given(shipped_index: SearchIndex) -> None:
+    story = "店开了好几年了，生意一直还行，下游客户压我三个月货款"
+    question = "能用应收账款先拿到钱吗"
+    dense = shipped_index.search(story, 5, mode="dense", dense_query=question)
+    assert [h.chunk.chunk_id for h in dense] == [
+        h.chunk.chunk_id for h in shipped_index.search(question, 5, mode="dense")
+    ]
+    # BM25 still reads the whole message: the fused ranking differs from the question's alone
+    fused = shipped_index.search(story, 8, mode="fused", dense_query=question)
+    bm25 = {h.chunk.chunk_id for h in shipped_index.search(story, 30, mode="bm25")}
+    assert bm25 & {h.chunk.chunk_id for h in fused}
+    assert "receivables-financing" in doc_ranking(fused)
+
+
 def test_langchain_retriever(shipped_index: SearchIndex) -> None:
     retriever = HybridRetriever(index=shipped_index, k=3)
     documents = retriever.invoke("个体户纳税记录好 能贷款吗")

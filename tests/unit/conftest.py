@@ -72,14 +72,19 @@ class FakeRetriever:
     def __init__(self, chunks: Sequence[Chunk] = CHUNKS) -> None:
         self.chunks = tuple(chunks)
         self.calls: list[tuple[str, int, str]] = []
+        self.dense_queries: list[str | None] = []
 
     def _score(self, query: str, chunk: Chunk) -> float:
         grams = _bigrams(query)
         return float(sum(1 for g in grams if g in chunk.search_text().lower()))
 
-    def search(self, query: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Hit]:
-        """The ``k`` best chunks for ``query``, best first."""
+    def search(
+        self, query: str, k: int = 5, *, mode: Mode = "hybrid", dense_query: str | None = None
+    ) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, best first (no dense ranking to embed
+        ``dense_query``: it is recorded in ``dense_queries``)."""
         self.calls.append((query, k, mode))
+        self.dense_queries.append(dense_query)
         scored = [Hit(c, self._score(query, c)) for c in self.chunks]
         if mode == "bm25":
             scored = [h for h in scored if h.score > 0]

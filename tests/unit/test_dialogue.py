@@ -6,6 +6,7 @@ import pytest
 
 from bot.context import Passage, TurnContext
 from bot.engine import Engine
+from bot.mentions import pieces
 from bot.pipeline import run
 from bot.respond import sentences
 from tests.unit.conftest import understanding
@@ -152,3 +153,44 @@ def test_where_to_borrow_in_a_debt_spiral_says_no_new_loan_first(engine: Engine)
     assert where.answer is not None and "不建议再找新的借款" in where.answer.text
     assert where.reply.startswith(where.answer.text.split("：")[0])
     assert all(r.channel == "credit_improvement" for r in where.recommendations[:2])
+
+
+@pytest.mark.parametrize(
+    ("text", "budget", "kept", "dropped"),
+    [
+        # the clause that asks comes first; the first clause (the topic) and the ones just before
+        # the question fill what is left
+        ("网商贷额度从二十万砍到三万，店里生意一直还行，流水每个月十来万，上个月还招了人，"
+         "老板也没催，现在进货的钱不够了，还有哪些正规渠道能借到钱？",
+         30, ["网商贷额度从二十万砍到三万", "还有哪些正规渠道能借到钱？"], ["招了人"]),
+        # English counts half a character a letter
+        ("I run a small bubble tea shop as a sole proprietor. Ant cut my MYbank loan from 50k to "
+         "10k last month. Business is fine. What other options do I have for restocking?",
+         48, ["I run a small bubble tea shop", "What other options do I have for restocking?"],
+         ["Business is fine"]),
+        # no clause asks: the end of the message
+        ("我在县城开五金店六七年了 一直流水还行 最近网商贷突然额度清零了 征信也干净 想借二十来万",
+         20, ["想借二十来万"], ["五金店"]),
+        # one clause longer than the budget: its end
+        ("我就是想问问像我这种开了六七年五金店流水一直稳定征信干净的人现在还能去哪里借二十来万",
+         12, ["现在还能去哪里借二十来万"], ["五金店"]),
+    ],
+)  # fmt: skip
+def test_focus_keeps_the_question_within_its_size(
+    engine: Engine, text: str, budget: float, kept: list[str], dropped: list[str]
+) -> None:
+    focus = engine.acts.focus(text, budget)
+    assert all(words in focus for words in kept), focus
+    assert not any(words in focus for words in dropped), focus
+    size = sum(1.0 if "\u3400" <= ch <= "\u9fff" else 0.5 for ch in focus)
+    assert size <= budget
+
+
+def test_focus_leaves_a_message_that_fits_as_written(engine: Engine) -> None:
+    assert engine.acts.focus("Jiebei shows 0, why?", 64) == "Jiebei shows 0, why?"
+
+
+def test_pieces_give_the_text_back() -> None:
+    text = "花呗降额了，为啥？I paid on time. 但是额度没了 咋整"
+    assert "".join(pieces(text)) == text
+    assert pieces(text) == ["花呗降额了，", "为啥？", "I paid on time. ", "但是额度没了 ", "咋整"]

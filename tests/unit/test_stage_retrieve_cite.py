@@ -132,3 +132,26 @@ def test_cite_numbers_credit_steps_shown_with_a_refusal(engine: Engine) -> None:
     )
     out = pipeline.cite(ctx, engine)
     assert [c.doc_id for c in out.citations] == ["overdue-impact"]
+
+
+def test_retrieve_embeds_a_long_message_only_where_it_asks(
+    engine: Engine, retriever: FakeRetriever
+) -> None:
+    text = (
+        "花呗从八千降到两千了，平时就自己网购买点日用品，偶尔点个外卖，每个月都按时还清。"
+        "去年有笔信用卡逾期过一次，早就还清了，之后再也没有过。这个额度还能恢复吗？"
+    )
+    ctx = make_ctx(text, u=understanding(intent="ask_product"))
+    pipeline.retrieve(ctx, engine)
+
+    assert retriever.calls[-1] == (text, 3, "fused")  # BM25 still reads every word
+    focus = retriever.dense_queries[-1]
+    assert focus is not None and len(focus) <= pipeline.DENSE_QUERY_SIZE
+    assert focus.startswith("花呗从八千降到两千了") and focus.endswith("这个额度还能恢复吗？")
+    assert "网购" not in focus
+
+
+def test_retrieve_embeds_a_short_question_whole(engine: Engine, retriever: FakeRetriever) -> None:
+    ctx = make_ctx("借呗有入口没额度", u=understanding(intent="ask_product"))
+    pipeline.retrieve(ctx, engine)
+    assert retriever.dense_queries[-1] == "借呗有入口没额度"
