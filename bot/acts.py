@@ -71,7 +71,9 @@ class ActReader:
         """The words of ``text`` a dense retrieval query embeds, at most ``budget`` in size
         (a Chinese character counts 1, any other character 0.5: about what each costs the
         embedder). ``text`` when it fits; else its clauses that ask (a question cue or a
-        question kind's words), then the clauses nearest before them, in the order written."""
+        question kind's words), then its first clause (where a post names its topic), then the
+        clauses nearest before a question, kept in the order written. When no clause asks, the
+        clauses from the end."""
         if _size(text) <= budget:
             return text
         cut = pieces(text)
@@ -84,7 +86,7 @@ class ActReader:
                 return min(ahead)
             return len(cut) + (i - last) if asking else len(cut) - i  # none asks: from the end
 
-        first = [0] if asking and asking[0] != 0 else []  # where a post names its topic
+        first = [0] if asking and asking[0] != 0 else []
         rest = (i for i in range(len(cut)) if i not in asking and i not in first)
         order = asking + first + sorted(rest, key=distance)
         kept: list[int] = []
