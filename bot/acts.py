@@ -77,6 +77,7 @@ class ActReader:
         if _size(text) <= budget:
             return text
         cut = pieces(text)
+        sizes = [_size(piece) for piece in cut]
         asking = [i for i, piece in enumerate(cut) if self._asks(piece)]
         last = asking[-1] if asking else len(cut)
 
@@ -87,14 +88,16 @@ class ActReader:
             return len(cut) + (i - last) if asking else len(cut) - i  # none asks: from the end
 
         first = [0] if asking and asking[0] != 0 else []
-        rest = (i for i in range(len(cut)) if i not in asking and i not in first)
-        order = asking + first + sorted(rest, key=distance)
+        placed = {*asking, *first}
+        order = (
+            asking + first + sorted((i for i in range(len(cut)) if i not in placed), key=distance)
+        )
         kept: list[int] = []
         size = 0.0
         for i in order:
-            if size + _size(cut[i]) <= budget:
+            if size + sizes[i] <= budget:
                 kept.append(i)
-                size += _size(cut[i])
+                size += sizes[i]
         if not kept:  # one clause longer than the budget: its end, where a question is asked
             return _tail(cut[order[0]], budget)
         return "".join(cut[i] for i in sorted(kept)).strip()

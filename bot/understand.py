@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any, Literal
 
 from knowledge.rules import Policy, UnderstandingRules
@@ -383,25 +383,29 @@ class Understander:
         """The lenders listed around clause ``at``: their number and the list's words; None
         when the list gives a total of its own."""
 
-        def names(clause: str) -> set[str]:
+        @cache
+        def names(i: int) -> set[str]:
+            clause = sentence[i]
             named = set(self._said("platforms", clause)) - {"bank"}  # "银行" names no one lender
             return named | {name for name in self.rules.lenders_other if name in clause}
 
-        groups = [self._groups(clause) for clause in sentence]
+        @cache
+        def groups(i: int) -> int | None:
+            return self._groups(sentence[i])
 
         def item(i: int) -> bool:  # a clause of the list names lenders and tells nothing else
             told = any(word in sentence[i] for word in self.rules.lender_list_breaks)
-            return not told and bool(names(sentence[i]) or groups[i])
+            return not told and bool(names(i) or groups(i))
 
         first, last = at, at
         while first > 0 and item(first - 1):
             first -= 1
         while last + 1 < len(sentence) and item(last + 1):
             last += 1
-        listed = groups[first : last + 1]
+        listed = [groups(i) for i in range(first, last + 1)]
         if None in listed:
             return None
-        named = {code for clause in sentence[first : last + 1] for code in names(clause)}
+        named = {code for i in range(first, last + 1) for code in names(i)}
         return len(named) + sum(g or 0 for g in listed), "，".join(sentence[first : last + 1])
 
     def _groups(self, clause: str) -> int | None:
